@@ -1,0 +1,38 @@
+# figlake: the two commands are `make demo` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV   := .venv
+STAMP  := $(VENV)/.installed
+RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+.PHONY: demo test test-all lint install lock clean
+
+# 1. Install, build the embedded default lake with `dvc repro`, show what it holds.
+demo: $(STAMP)
+	$(RUN) dvc repro
+	$(RUN) figlake summary
+
+# 2. Install if needed, run the test suite (what CI runs).
+test: $(STAMP)
+	$(RUN) python -m pytest
+
+# Slow tests and benchmarks too.
+test-all: $(STAMP)
+	$(RUN) python -m pytest -m ""
+
+lint: $(STAMP)
+	$(RUN) ruff check .
+
+install: $(STAMP)
+
+# Reproducible installs: every package pinned by constraints.txt (`make lock` refreshes it).
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+lock:
+	$(VENV)/bin/python -m pip freeze --exclude-editable --exclude figlake > constraints.txt
+
+clean:
+	rm -rf $(VENV) data/lake data/work

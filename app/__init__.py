@@ -1,0 +1,1 @@
+"""App: the `figlake` command line and the Streamlit explorer."""

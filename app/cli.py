@@ -1,0 +1,279 @@
+"""figlake — the command line.
+
+Every command that returns data has ``--json``. Per-item commands take many
+inputs in one call (several paths, or ``--batch FILE.jsonl`` with one JSON
+object of arguments per line) and then print JSON Lines, one result per input
+in input order; a failed item prints ``{"error": ..., "input": ...}`` and the
+rest go on (exit status 1 if any failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ITEM_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def default_lake() -> Path:
+    """The lake root: $FIGLAKE_LAKE, else params.yaml's lake.root in this folder, else data/lake."""
+    if env := os.environ.get("FIGLAKE_LAKE"):
+        return Path(env)
+    if Path("params.yaml").exists():
+        from ingest.config import load_params
+
+        root = load_params("params.yaml").get("lake", {}).get("root")
+        if root:
+            return Path(root)
+    return Path("data/lake")
+
+
+def _dumps(obj: Any, pretty: bool = False) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str, indent=2 if pretty else None)
+
+
+def read_batch(path: str, key: str) -> list[dict[str, Any]]:
+    """``--batch FILE.jsonl``: one JSON object per line; ``key`` names the main argument."""
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not JSON ({e.msg})") from e
+            if not isinstance(obj, dict) or key not in obj:
+                raise SystemExit(f"{path}:{n}: expected an object with a {key!r} field")
+            items.append(obj)
+    return items
+
+
+def run_per_item(
+    inputs: list[dict[str, Any]],
+    process: Callable[[dict[str, Any]], Any],
+    as_json: bool,
+    render: Callable[[Any], str],
+    input_key: str,
+    expected: tuple[type[BaseException], ...],
+) -> int:
+    """Run ``process`` on each input; JSON (Lines when several) or human output.
+
+    Only ``expected`` exceptions (bad input) become error lines; others are bugs and propagate.
+    """
+    many = len(inputs) > 1
+    status = EXIT_OK
+    for args in inputs:
+        try:
+            result = process(args)
+        except expected as e:
+            status = EXIT_ITEM_FAILED
+            if as_json:
+                print(_dumps({"error": str(e), "input": args.get(input_key)}))
+            else:
+                print(f"error: {e}", file=sys.stderr)
+            continue
+        if as_json:
+            print(_dumps(result, pretty=not many))
+        else:
+            print(render(result))
+    return status
+
+
+# -- parse-article -------------------------------------------------------------
+
+
+def _parse_article(args: dict[str, Any]) -> dict[str, Any]:
+    from ingest.sources.local import read_local_page
+
+    path = Path(args["path"])
+    if not path.is_file():
+        from ingest.errors import UnreadablePageError
+
+        raise UnreadablePageError(str(path), "no such file")
+    page = read_local_page(path)
+    out = page.article.to_json()
+    for i, fig in enumerate(out["figures"]):
+        fig.pop("image_href", None)
+        fig["figure_id"] = page.article.figures[i].figure_id(page.article.article_id)
+        fig["image"] = str(page.images[i]) if page.images[i] else None
+    return out
+
+
+def _render_article(a: dict[str, Any]) -> str:
+    lines = [
+        f"{a['title']}",
+        f"  doi {a['doi']} · {a['journal']} {a['year']} · licence {a['license_spdx'] or 'unknown'}",
+        f"  {len(a['authors'])} authors · {len(a['figures'])} figures",
+    ]
+    for f in a["figures"]:
+        where = f["image"] or f["image_url"] or "no image"
+        lines.append(f"  {f['figure_label'] or f['number']}: {f['caption'][:70]}… [{where}]")
+    return "\n".join(lines)
+
+
+def cmd_parse_article(ns: argparse.Namespace) -> int:
+    from ingest.errors import InputError
+
+    inputs = [{"path": p} for p in ns.paths] + (read_batch(ns.batch, "path") if ns.batch else [])
+    if not inputs:
+        print("parse-article: give one or more PATHs or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    return run_per_item(inputs, _parse_article, ns.json, _render_article, "path", (InputError,))
+
+
+# -- sql -----------------------------------------------------------------------
+
+
+def format_table(table: Any, fmt: str) -> str:
+    import pyarrow.csv as pacsv
+
+    if fmt == "json":
+        return _dumps(table.to_pylist(), pretty=True)
+    if fmt == "csv":
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        return buf.getvalue().decode()
+    rows = [[("" if v is None else str(v)) for v in row.values()] for row in table.to_pylist()]
+    head = table.column_names
+    widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(head)]
+
+    def line(cells: Iterable[str]) -> str:
+        return " │ ".join(c[:w].ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(head), "─┼─".join("─" * w for w in widths)] + [line(r) for r in rows]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+def cmd_sql(ns: argparse.Namespace) -> int:
+    import duckdb
+
+    from catalog.duck import ReadOnlySqlError, query
+    from catalog.tables import Lake
+
+    lake = Lake(Path(ns.lake) if ns.lake else default_lake())
+    try:
+        table = query(lake, ns.query)
+    except (ReadOnlySqlError, FileNotFoundError) as e:
+        print(f"figlake sql: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except duckdb.Error as e:
+        print(f"figlake sql: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_ITEM_FAILED
+    text = format_table(table, ns.format)
+    print(text, end="" if text.endswith("\n") else "\n")
+    return EXIT_OK
+
+
+# -- summary / schema --------------------------------------------------------------
+
+
+def cmd_summary(ns: argparse.Namespace) -> int:
+    from catalog.build import lake_summary
+    from catalog.duck import query
+    from catalog.examples import EXAMPLE_QUERIES
+    from catalog.tables import Lake
+
+    lake = Lake(Path(ns.lake) if ns.lake else default_lake())
+    if not lake.root.is_dir():
+        print(f"figlake summary: {lake.root}: no lake here (build it with `make demo` or `dvc repro`)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    summary = lake_summary(lake)
+    if ns.json:
+        print(_dumps(summary, pretty=True))
+        return EXIT_OK
+    print(f"The lake at {lake.root} holds:")
+    for name, n in summary["tables"].items():
+        print(f"  {name:<17} {n:>7} rows")
+    print("\nQuery it with SQL (read-only), e.g.:")
+    for title, sql in EXAMPLE_QUERIES:
+        print(f"\n  # {title}\n  figlake sql \"{sql}\"\n")
+        print("  " + format_table(query(lake, sql), "table").replace("\n", "\n  "))
+    print("\nMore: `figlake sql --help`, `figlake schema`, README.md › The lake.")
+    return EXIT_OK
+
+
+def cmd_schema(ns: argparse.Namespace) -> int:
+    from catalog.schema import TABLES, column_doc, markdown_reference, with_reference
+
+    if ns.markdown:
+        print(markdown_reference())
+        return EXIT_OK
+    if ns.readme:
+        path = Path(ns.readme)
+        path.write_text(with_reference(path.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"{path}: table reference regenerated")
+        return EXIT_OK
+    if ns.json:
+        print(_dumps({t.name: {"storage": t.storage, "key": list(t.key), "description": t.description,
+                               "columns": {f.name: {"type": str(f.type), "doc": column_doc(f)}
+                                           for f in t.schema}} for t in TABLES.values()}, pretty=True))
+        return EXIT_OK
+    for t in TABLES.values():
+        print(f"{t.name} ({t.storage}; key {', '.join(t.key)}): {t.description}")
+        for f in t.schema:
+            print(f"    {f.name:<20} {str(f.type):<28} {column_doc(f)}")
+    return EXIT_OK
+
+
+# -- main ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="figlake",
+        description="figlake: figures from the materials-science literature as a queryable data lake.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("parse-article", help="parse saved article pages (Nature HTML, JATS XML)",
+                       description="Parse saved article pages: metadata, licence and every figure "
+                                   "with its caption, image URL and local image file.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="saved page (.html, .xml, .nxml)")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"path": ...} object per line')
+    p.add_argument("--json", action="store_true", help="JSON output (JSON Lines for several inputs)")
+    p.set_defaults(func=cmd_parse_article)
+
+    p = sub.add_parser("sql", help="read-only SQL over the lake's tables",
+                       description="Run a read-only SQL query (DuckDB dialect) over the lake's tables. "
+                                   "Writes, ATTACH, COPY, INSTALL/LOAD and file-reading functions are refused.")
+    p.add_argument("query", help='e.g. "SELECT count(*) FROM figures"')
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--lake", help="lake root (default: params.yaml lake.root, or $FIGLAKE_LAKE)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("summary", help="what the lake holds, and example queries")
+    p.add_argument("--lake", help="lake root")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("schema", help="the lake's tables and columns")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--markdown", action="store_true", help="as the README's reference section")
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--readme", metavar="FILE", help="rewrite FILE's generated table reference in place")
+    p.set_defaults(func=cmd_schema)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    ns = build_parser().parse_args(argv)
+    try:
+        sys.exit(ns.func(ns))
+    except BrokenPipeError:  # `figlake ... | head`
+        sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

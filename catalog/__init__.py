@@ -1,0 +1,1 @@
+"""Catalog: the lake's schemas, atomic table writes, DuckDB views and read-only SQL."""

@@ -1,0 +1,47 @@
+"""The ``catalog`` stage: DuckDB views over the lake and the lake's summary metrics.
+
+    python -m catalog.build [--params params.yaml]
+
+Writes ``<lake>/catalog.duckdb`` and ``metrics/catalog.json`` (rows per
+table, quarantined items per stage), which ``dvc metrics show`` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from catalog.duck import build_catalog_file, connect_read_only
+from catalog.schema import QUARANTINE, TABLES
+from catalog.tables import Lake
+from ingest.config import load_params, section
+from ingest.stage import write_metrics
+
+
+def lake_summary(lake: Lake) -> dict[str, Any]:
+    """Rows per table and quarantined items per stage."""
+    summary: dict[str, Any] = {"tables": {name: lake.count(name) for name in TABLES}}
+    per_stage: dict[str, int] = {}
+    if lake.exists(QUARANTINE.name):
+        con = connect_read_only(lake)
+        per_stage = dict(con.execute("SELECT stage, count(*) FROM quarantine GROUP BY ALL ORDER BY 1").fetchall())
+        con.close()
+    summary["quarantine"] = {"total": summary["tables"][QUARANTINE.name], "by_stage": per_stage}
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    params = load_params(args.params)
+    lake = Lake(Path(section(params, "lake.root")))
+    path = build_catalog_file(lake)
+    summary = lake_summary(lake)
+    write_metrics(Path("metrics") / "catalog.json", summary)
+    print(f"catalog: {path} — " + ", ".join(f"{k} {v}" for k, v in summary["tables"].items() if v))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Where the lake's tables live, and writing them atomically.
+
+A killed stage must never leave a half-written table where readers look.
+Parquet tables are written to a temporary file beside the target and moved
+into place with ``os.replace`` (atomic on POSIX within one filesystem).
+Lance datasets are new directories written the same way; an existing one is
+overwritten by a Lance commit, which readers see all at once or not at all.
+Temporary names never end in ``.parquet``/``.lance``, so globs and readers
+ignore the leftovers of a crash; the next write to the same table removes them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import lance
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from catalog.schema import QUARANTINE, TABLES, TableSpec
+
+TMP_MARK = ".tmp-"
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake root directory and the paths of its tables."""
+
+    root: Path
+
+    def path(self, table: str | TableSpec) -> Path:
+        spec = TABLES[table] if isinstance(table, str) else table
+        if spec.name == QUARANTINE.name:
+            return self.root / "quarantine"
+        return self.root / spec.file_name()
+
+    def quarantine_path(self, stage: str) -> Path:
+        return self.root / "quarantine" / f"{stage}.parquet"
+
+    def quarantine_files(self) -> list[Path]:
+        return sorted(self.path(QUARANTINE).glob("*.parquet"))
+
+    def exists(self, table: str) -> bool:
+        if table == QUARANTINE.name:
+            return bool(self.quarantine_files())
+        return self.path(table).exists()
+
+    def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        """Read a whole table (empty table of the right schema if absent)."""
+        spec = TABLES[table]
+        if not self.exists(table):
+            return spec.empty() if columns is None else spec.empty().select(columns)
+        if spec.name == QUARANTINE.name:
+            parts = [pq.read_table(p, columns=columns, schema=spec.schema) for p in self.quarantine_files()]
+            return pa.concat_tables(parts)
+        if spec.storage == "lance":
+            return lance.dataset(str(self.path(spec))).to_table(columns=columns)
+        return pq.read_table(self.path(spec), columns=columns, schema=spec.schema)
+
+    def count(self, table: str) -> int:
+        spec = TABLES[table]
+        if not self.exists(table):
+            return 0
+        if spec.storage == "lance":
+            return lance.dataset(str(self.path(spec))).count_rows()
+        if spec.name == QUARANTINE.name:
+            return sum(pq.ParquetFile(p).metadata.num_rows for p in self.quarantine_files())
+        return pq.ParquetFile(self.path(spec)).metadata.num_rows
+
+
+def _tmp_sibling(path: Path) -> Path:
+    return path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    for stale in path.parent.glob(f"{path.name}{TMP_MARK}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _as_batches(data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterable[pa.RecordBatch]:
+    if isinstance(data, pa.Table):
+        yield from data.cast(schema).to_batches()
+        return
+    for batch in data:
+        yield batch.cast(schema)
+
+
+def write_parquet_atomic(path: Path, data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema) -> int:
+    """Write ``data`` to ``path`` so readers only ever see the old or the whole new file.
+
+    ``data`` may be a table or a stream of record batches (for tables larger
+    than memory). Returns the number of rows written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(path)
+    tmp = _tmp_sibling(path)
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in _as_batches(data, schema):
+                if batch.num_rows:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def write_lance_atomic(path: Path, data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema) -> int:
+    """Write a Lance dataset at ``path`` atomically (new: temp dir + rename; existing: one commit)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(path)
+    reader = pa.RecordBatchReader.from_batches(schema, _as_batches(data, schema))
+    if path.exists():
+        ds = lance.write_dataset(reader, str(path), schema=schema, mode="overwrite")
+        # Earlier versions are unreachable after an overwrite; reclaim their space.
+        ds.cleanup_old_versions(older_than=timedelta(0), delete_unverified=True)
+        return ds.count_rows()
+    tmp = _tmp_sibling(path)
+    try:
+        ds = lance.write_dataset(reader, str(tmp), schema=schema, mode="create")
+        rows = ds.count_rows()
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return rows
+
+
+def write_table(
+    lake: Lake, spec: TableSpec, data: pa.Table | Iterable[pa.RecordBatch], path: Path | None = None
+) -> int:
+    """Write a lake table in its storage format, atomically."""
+    target = path or lake.path(spec)
+    if spec.storage == "lance":
+        return write_lance_atomic(target, data, spec.schema)
+    return write_parquet_atomic(target, data, spec.schema)

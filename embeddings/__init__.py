@@ -1,0 +1,1 @@
+"""Embeddings: encoders, Lance vector tables and search (arrives with the search issue)."""

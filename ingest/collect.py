@@ -1,0 +1,128 @@
+"""The ``collect`` stage: sources → articles, figures and figure images.
+
+``collect_local_page`` is the per-item function (one saved page in, rows
+out); ``main`` is the DVC stage that maps it over the configured folders.
+
+    python -m ingest.collect [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from catalog.schema import ARTICLES, FIGURES, IMAGES
+from catalog.tables import Lake
+from ingest.config import load_params, section
+from ingest.errors import InputError
+from ingest.images import ImageBlob, inspect_image
+from ingest.provenance import extractor, params_hash
+from ingest.sources import Article, FigureRef
+from ingest.sources.local import find_pages, read_local_page
+from ingest.stage import ItemResult, Stage, write_metrics
+
+STAGE = "collect"
+log = logging.getLogger(__name__)
+
+
+def article_row(article: Article, source: str, source_path: str, phash: str) -> dict[str, Any]:
+    row = asdict(article)
+    row.pop("figures")
+    row.update(
+        article_id=article.article_id,
+        source=source,
+        source_path=source_path,
+        retrieved_at=None,
+        query=None,
+        figure_count=len(article.figures),
+        extractor=extractor(f"ingest.sources.{article.page_format}"),
+        params_hash=phash,
+    )
+    return row
+
+
+def figure_row(article: Article, fig: FigureRef, blob: ImageBlob | None, image_source: str | None,
+               phash: str) -> dict[str, Any]:
+    return {
+        "figure_id": fig.figure_id(article.article_id),
+        "article_id": article.article_id,
+        "kind": fig.kind,
+        "number": fig.number,
+        "figure_label": fig.figure_label,
+        "title": fig.title,
+        "caption": fig.caption,
+        "image_url": fig.image_url,
+        "image_sha256": blob.sha256 if blob else None,
+        "image_format": blob.format if blob else None,
+        "width": blob.width if blob else None,
+        "height": blob.height if blob else None,
+        "image_source": image_source,
+        "license_spdx": article.license_spdx,
+        "license_url": article.license_url,
+        "extractor": extractor(f"ingest.sources.{article.page_format}"),
+        "params_hash": phash,
+    }
+
+
+def image_row(blob: ImageBlob) -> dict[str, Any]:
+    return {"sha256": blob.sha256, "format": blob.format, "width": blob.width, "height": blob.height,
+            "bytes": blob.bytes, "source": blob.source}
+
+
+def collect_local_page(path: Path, image_limits: dict[str, int], phash: str) -> ItemResult:
+    """One saved page → its article row, figure rows and image rows.
+
+    A page that cannot be read raises (the stage quarantines it). A figure
+    whose image is corrupt or too large keeps its row (caption, URL) without
+    image columns, and the image goes to quarantine as a problem.
+    """
+    page = read_local_page(path)
+    result = ItemResult()
+    result.add(ARTICLES.name, article_row(page.article, "local", str(path), phash))
+    for i, fig in enumerate(page.article.figures):
+        image_path = page.images[i]
+        blob = None
+        if image_path is not None:
+            try:
+                blob = inspect_image(image_path.read_bytes(), str(image_path), **image_limits)
+                result.add(IMAGES.name, image_row(blob))
+            except InputError as e:
+                result.problems.append(e)
+        source = str(image_path) if image_path else None
+        result.add(FIGURES.name, figure_row(page.article, fig, blob, source, phash))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    params = load_params(args.params)
+    lake = Lake(Path(section(params, "lake.root")))
+    local = section(params, "sources.local")
+    limits = {"max_pixels": int(section(params, "images.max_pixels")),
+              "max_bytes": int(section(params, "images.max_bytes"))}
+    stage_params = {"sources": params["sources"], "images": params["images"]}
+    phash = params_hash(stage_params)
+
+    pages = find_pages(local["paths"])
+    stage = Stage(STAGE, lake, [ARTICLES, FIGURES, IMAGES], stage_params,
+                  work_root=Path(section(params, "lake.work_root")),
+                  checkpoint_every=int(section(params, "stage.checkpoint_every")),
+                  content_addressed=[IMAGES.name])
+    report = stage.run([(str(p), p) for p in pages], lambda p: collect_local_page(p, limits, phash))
+
+    figures = lake.read(FIGURES.name, columns=["image_sha256"])
+    metrics = report.as_metrics()
+    metrics["figures_without_image"] = figures.column("image_sha256").null_count
+    write_metrics(Path("metrics") / f"{STAGE}.json", metrics)
+    log.info("collect: %s", metrics)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Shared fixtures: the committed corpus, bad inputs, and lakes built in temp dirs."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "data" / "corpus"
+TEST_DATA = Path(__file__).parent / "data"
+NATURE_PAGES = ("ncomms5946", "s41467-018-06211-3")
+
+
+@pytest.fixture(scope="session")
+def expected_nature() -> dict:
+    return json.loads((TEST_DATA / "nature_expected.json").read_text())["articles"]
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width``×``height`` pixels (a decompression bomb's header)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def png_bytes(width: int = 8, height: int = 6) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def copy_nature_corpus(dest: Path) -> Path:
+    """The committed Nature pages and figures, copied to ``dest/nature``."""
+    shutil.copytree(CORPUS / "nature", dest / "nature")
+    return dest / "nature"
+
+
+def write_params(root: Path, corpus_paths: list[Path], checkpoint_every: int = 25) -> Path:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["lake"] = {"root": str(root / "lake"), "work_root": str(root / "work")}
+    params["sources"]["local"]["paths"] = [str(p) for p in corpus_paths]
+    params["stage"]["checkpoint_every"] = checkpoint_every
+    params["benchmarks"]["shared_corpora"] = str(root / "no-shared-corpora")
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def run_module(module: str, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m module`` as the pipeline does, in ``cwd``."""
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{module} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def figlake(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real console script, in a subprocess."""
+    exe = Path(sys.executable).parent / "figlake"
+    return subprocess.run([str(exe), *args], cwd=cwd or REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default corpus collected and catalogued into a temp lake (via the stage modules)."""
+    root = tmp_path_factory.mktemp("built")
+    params = write_params(root, [CORPUS])
+    run_module("ingest.collect", root, "--params", str(params))
+    run_module("catalog.build", root, "--params", str(params))
+    return root / "lake"

@@ -10,6 +10,7 @@ RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 demo: $(STAMP)
 	$(RUN) dvc repro
 	$(RUN) figlake summary
+	@echo "\nActivate the environment to use figlake and dvc directly:  . .venv/bin/activate"
 
 # 2. Install if needed, run the test suite (what CI runs).
 test: $(STAMP)
@@ -21,6 +22,7 @@ test-all: $(STAMP)
 
 lint: $(STAMP)
 	$(RUN) ruff check .
+	$(RUN) mypy
 
 install: $(STAMP)
 

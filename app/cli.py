@@ -143,12 +143,17 @@ def format_table(table: Any, fmt: str) -> str:
         buf = io.BytesIO()
         pacsv.write_csv(table, buf)
         return buf.getvalue().decode()
+    import pyarrow as pa
+
     rows = [[("" if v is None else str(v)) for v in row.values()] for row in table.to_pylist()]
     head = table.column_names
     widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(head)]
+    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+               for t in table.schema.types]
 
     def line(cells: Iterable[str]) -> str:
-        return " │ ".join(c[:w].ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return " │ ".join(c[:w].rjust(w) if num else c[:w].ljust(w)
+                          for c, w, num in zip(cells, widths, numeric, strict=True)).rstrip()
 
     out = [line(head), "─┼─".join("─" * w for w in widths)] + [line(r) for r in rows]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")

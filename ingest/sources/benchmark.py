@@ -35,8 +35,8 @@ GROUPS = {
 def declared_figures(data: bytes, group: str) -> int:
     """Figures the raw page declares, counted without the parser."""
     if group == "nature":
-        ids = re.findall(rb'<div[^>]*data-test="figure"[^>]*>', data)
-        return len({re.search(rb'id="([^"]+)"', d).group(1) for d in ids if re.search(rb'id="([^"]+)"', d)})
+        containers = re.findall(rb'<div[^>]*data-test="figure"[^>]*>', data)
+        return len({m.group(1) for d in containers if (m := re.search(rb'id="([^"]+)"', d))})
     return len(re.findall(rb"<fig[\s>]", data))
 
 

@@ -72,7 +72,7 @@ def image_row(blob: ImageBlob) -> dict[str, Any]:
             "bytes": blob.bytes, "source": blob.source}
 
 
-def collect_local_page(path: Path, image_limits: dict[str, int], phash: str) -> ItemResult:
+def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, source: str = "local") -> ItemResult:
     """One saved page → its article row, figure rows and image rows.
 
     A page that cannot be read raises (the stage quarantines it). A figure
@@ -81,7 +81,7 @@ def collect_local_page(path: Path, image_limits: dict[str, int], phash: str) -> 
     """
     page = read_local_page(path)
     result = ItemResult()
-    result.add(ARTICLES.name, article_row(page.article, "local", str(path), phash))
+    result.add(ARTICLES.name, article_row(page.article, source, str(path), phash))
     for i, fig in enumerate(page.article.figures):
         image_path = page.images[i]
         blob = None
@@ -91,8 +91,7 @@ def collect_local_page(path: Path, image_limits: dict[str, int], phash: str) -> 
                 result.add(IMAGES.name, image_row(blob))
             except InputError as e:
                 result.problems.append(e)
-        source = str(image_path) if image_path else None
-        result.add(FIGURES.name, figure_row(page.article, fig, blob, source, phash))
+        result.add(FIGURES.name, figure_row(page.article, fig, blob, str(image_path) if image_path else None, phash))
     return result
 
 
@@ -110,12 +109,19 @@ def main(argv: list[str] | None = None) -> None:
     stage_params = {"sources": params["sources"], "images": params["images"]}
     phash = params_hash(stage_params)
 
-    pages = find_pages(local["paths"])
+    # Saved pages, then the synthetic journal: both are folders of pages the local reader parses.
+    items = [(p, "local") for p in find_pages(local["paths"])]
+    if synth := params["sources"].get("synth"):
+        if not Path(synth["path"]).is_dir():
+            raise SystemExit(f"sources.synth.path {synth['path']}: no synthetic journal there; "
+                             "run `dvc repro synthesize` (or `python -m ingest.synthesize`) first")
+        items += [(p, "synth") for p in find_pages([synth["path"]])]
     stage = Stage(STAGE, lake, [ARTICLES, FIGURES, IMAGES], stage_params,
                   work_root=Path(section(params, "lake.work_root")),
                   checkpoint_every=int(section(params, "stage.checkpoint_every")),
                   content_addressed=[IMAGES.name])
-    report = stage.run([(str(p), p) for p in pages], lambda p: collect_local_page(p, limits, phash))
+    report = stage.run([(str(p), (p, source)) for p, source in items],
+                       lambda item: collect_local_page(item[0], limits, phash, item[1]))
 
     figures = lake.read(FIGURES.name, columns=["image_sha256"])
     metrics = report.as_metrics()

@@ -49,10 +49,16 @@ def copy_nature_corpus(dest: Path) -> Path:
     return dest / "nature"
 
 
-def write_params(root: Path, corpus_paths: list[Path], checkpoint_every: int = 25) -> Path:
+def write_params(root: Path, corpus_paths: list[Path], checkpoint_every: int = 25, synth: Path | None = None,
+                 synth_articles: int = 2) -> Path:
+    """params.yaml for a lake under ``root``: the given page folders, and a synthetic journal if ``synth``."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["lake"] = {"root": str(root / "lake"), "work_root": str(root / "work")}
     params["sources"]["local"]["paths"] = [str(p) for p in corpus_paths]
+    if synth is None:
+        params["sources"].pop("synth")
+    else:
+        params["sources"]["synth"].update(path=str(synth), articles=synth_articles)
     params["stage"]["checkpoint_every"] = checkpoint_every
     params["benchmarks"]["shared_corpora"] = str(root / "no-shared-corpora")
     path = root / "params.yaml"

@@ -26,10 +26,13 @@ def test_dvc_repro_on_a_fresh_clone_builds_the_default_lake(tmp_path: Path) -> N
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
     r = subprocess.run([f"{bin_dir}/dvc", "repro"], cwd=clone, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
-    r = figlake("sql", "select count(*) AS n from figures", "--format", "json", cwd=clone)
-    assert json.loads(r.stdout) == [{"n": 14}]
+    synth = json.loads((clone / "data" / "synth" / "manifest.json").read_text())
+    r = figlake("sql", "select source, count(*) AS n from figures join articles using (article_id) group by all "
+                "order by 1", "--format", "json", cwd=clone)
+    assert json.loads(r.stdout) == [{"source": "local", "n": 14}, {"source": "synth", "n": synth["figures"]}]
+    assert synth["subfigures"] >= 300  # the default lake's synthetic share, with truth
     metrics = json.loads((clone / "metrics" / "catalog.json").read_text())
-    assert metrics["tables"]["figures"] == 14 and metrics["quarantine"]["total"] == 0
+    assert metrics["tables"]["figures"] == 14 + synth["figures"] and metrics["quarantine"]["total"] == 0
     parsers = json.loads((clone / "metrics" / "parsers.json").read_text())
     assert "available" in parsers  # the benchmark ran, or said plainly that its corpora are absent
     r = subprocess.run([f"{bin_dir}/dvc", "metrics", "show"], cwd=clone, env=env, capture_output=True, text=True)

@@ -92,9 +92,33 @@ def run_per_item(
 # -- parse-article -------------------------------------------------------------
 
 
+def _fetch_article(url: str) -> dict[str, Any]:
+    """Fetch an article URL politely (params.yaml's sources.web.http when present) and parse it."""
+    from ingest.crawl import http_client
+    from ingest.sources import read_article
+    from ingest.sources.http import HttpSettings, PoliteClient
+
+    if Path("params.yaml").exists():
+        from ingest.config import load_params
+
+        client = http_client(load_params("params.yaml"))
+    else:
+        client = PoliteClient(HttpSettings())
+    resp = client.get(url, ("text/html", "application/xhtml", "text/xml", "application/xml"))
+    article = read_article(resp.body, url)
+    out = article.to_json()
+    for fig, ref in zip(out["figures"], article.figures, strict=True):
+        fig.pop("image_href", None)
+        fig["figure_id"] = ref.figure_id(article.article_id)
+        fig["image"] = None
+    return out
+
+
 def _parse_article(args: dict[str, Any]) -> dict[str, Any]:
     from ingest.sources.local import read_local_page
 
+    if str(args["path"]).startswith(("http://", "https://")):
+        return _fetch_article(str(args["path"]))
     path = Path(args["path"])
     if not path.is_file():
         from ingest.errors import UnreadablePageError
@@ -180,6 +204,21 @@ def cmd_sql(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- crawl ---------------------------------------------------------------------------
+
+
+def cmd_crawl(ns: argparse.Namespace) -> int:
+    from ingest.crawl import main as crawl_main
+    from ingest.sources.query import QueryError
+
+    try:
+        crawl_main(["--params", ns.params, "--query", ns.query] + (["--max", str(ns.max)] if ns.max else []))
+    except QueryError as e:
+        print(f"figlake crawl: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 # -- summary / schema --------------------------------------------------------------
 
 
@@ -242,10 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("parse-article", help="parse saved article pages (Nature HTML, JATS XML)",
-                       description="Parse saved article pages: metadata, licence and every figure "
-                                   "with its caption, image URL and local image file.")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="saved page (.html, .xml, .nxml)")
+    p = sub.add_parser("parse-article", help="parse article pages, saved or by URL (any supported publisher)",
+                       description="Parse article pages: metadata, licence and every figure with its caption, "
+                                   "image URL and local image file. The publisher is detected from the page "
+                                   "(Nature, ACS, RSC, Springer, Elsevier, Wiley, AIP, PMC/JATS, arXiv HTML). "
+                                   "URLs are fetched politely (robots.txt, rate limit, cache; sources.web.http).")
+    p.add_argument("paths", nargs="*", metavar="PATH|URL", help="saved page (.html, .xml, .nxml) or article URL")
     p.add_argument("--batch", metavar="FILE.jsonl", help='one {"path": ...} object per line')
     p.add_argument("--json", action="store_true", help="JSON output (JSON Lines for several inputs)")
     p.set_defaults(func=cmd_parse_article)
@@ -257,6 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--lake", help="lake root (default: params.yaml lake.root, or $FIGLAKE_LAKE)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
+                       description="Search the publishers for a query and save article pages and figure images "
+                                   "to sources.web.out (collect then reads them). Resumes after a kill; a rerun "
+                                   "is free. See README › Crawling the publishers.")
+    p.add_argument("--query", required=True, help="query JSON file")
+    p.add_argument("--max", type=int, help="override the query's maximum_scraped (per journal family)")
+    p.add_argument("--params", default="params.yaml")
+    p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("summary", help="what the lake holds, and example queries")
     p.add_argument("--lake", help="lake root")

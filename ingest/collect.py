@@ -9,8 +9,10 @@ out); ``main`` is the DVC stage that maps it over the configured folders.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 def article_row(article: Article, source: str, source_path: str, phash: str) -> dict[str, Any]:
     row = asdict(article)
     row.pop("figures")
+    row.pop("alt_id")  # article_id carries it when there is no DOI
     row.update(
         article_id=article.article_id,
         source=source,
@@ -81,7 +84,14 @@ def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, sou
     """
     page = read_local_page(path)
     result = ItemResult()
-    result.add(ARTICLES.name, article_row(page.article, source, str(path), phash))
+    row = article_row(page.article, source, str(path), phash)
+    sidecar = path.with_suffix(".meta.json")
+    if sidecar.exists():  # a crawled page: where and when it was fetched, and for which query
+        meta = json.loads(sidecar.read_text())
+        row.update(source=meta["source"], source_path=meta["url"], query=meta.get("query"),
+                   retrieved_at=datetime.fromisoformat(meta["retrieved_at"]))
+        row["url"] = row["url"] or meta.get("final_url")
+    result.add(ARTICLES.name, row)
     for i, fig in enumerate(page.article.figures):
         image_path = page.images[i]
         blob = None
@@ -116,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"sources.synth.path {synth['path']}: no synthetic journal there; "
                              "run `dvc repro synthesize` (or `python -m ingest.synthesize`) first")
         items += [(p, "synth") for p in find_pages([synth["path"]])]
+    web = params["sources"].get("web")
+    if web and Path(web["out"]).is_dir():  # crawled pages; their sidecars name the publisher
+        items += [(p, "web") for p in find_pages([web["out"]])]
     stage = Stage(STAGE, lake, [ARTICLES, FIGURES, IMAGES], stage_params,
                   work_root=Path(section(params, "lake.work_root")),
                   checkpoint_every=int(section(params, "stage.checkpoint_every")),

@@ -160,3 +160,23 @@ def test_local_source_finds_pages_and_images(tmp_path) -> None:
     (tmp_path / "figures" / "s1.gif").write_bytes(b"GIF")
     assert find_local_image(tmp_path / "min.xml", a.figures[1]) == tmp_path / "figures" / "s1.gif"
     assert find_local_image(tmp_path / "min.xml", a.figures[0]) is None
+
+
+ARXIV_HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>x</title>
+<link rel="canonical" href="https://arxiv.org/html/2401.01234v2"></head><body><div class="ltx_page_main">
+<article class="ltx_document"><h1 class="ltx_title ltx_title_document">Atoms in STEM</h1>
+<div class="ltx_authors"><span class="ltx_personname">A. Author</span></div>
+<div class="ltx_abstract"><p class="ltx_p">We image atoms with a scanning transmission electron microscope and
+identify their lattice by retrieval against simulated images.</p></div>
+<figure class="ltx_figure" id="S1.F1"><img class="ltx_graphics" src="x1.png">
+<figcaption class="ltx_caption"><span class="ltx_tag">Figure 1: </span>HAADF-STEM image of SrTiO3.</figcaption>
+</figure></article><a rel="license" href="http://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>
+</div></body></html>"""
+
+
+def test_arxiv_html_page() -> None:
+    a = read_article(ARXIV_HTML.encode(), "https://arxiv.org/html/2401.01234v2")
+    assert a.doi is None and a.article_id == "arxiv:2401.01234" and a.page_format == "arxiv-html"
+    assert a.title == "Atoms in STEM" and a.authors == ["A. Author"] and a.license_spdx == "CC-BY-4.0"
+    assert [(f.number, f.caption) for f in a.figures] == [(1, "HAADF-STEM image of SrTiO3.")]
+    assert a.figures[0].image_url == "https://arxiv.org/html/2401.01234v2/x1.png"

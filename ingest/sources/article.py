@@ -46,7 +46,9 @@ class FigureRef:
 class Article:
     """An article's metadata and its figures, as parsed from one page."""
 
-    doi: str
+    doi: str | None
+    alt_id: str | None
+    """id for pages without a DOI: 'pii:S0143720816310816', 'arxiv:2101.00001'"""
     title: str | None
     journal: str | None
     publisher: str | None
@@ -65,7 +67,11 @@ class Article:
 
     @property
     def article_id(self) -> str:
-        return self.doi.lower()
+        """The DOI, lower-cased; or the alternative id of a page without one."""
+        if self.doi:
+            return self.doi.lower()
+        assert self.alt_id, "an article has a DOI or an alternative id"
+        return self.alt_id
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -8,14 +8,15 @@ short is reported as truncated rather than repaired.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from lxml import etree
 
 from ingest.errors import NotAnArticleError, TruncatedPageError, UnreadablePageError
-from ingest.sources.article import Article, FigureRef, normalise_doi, parse_figure_label
-from ingest.sources.licenses import is_open, license_spdx, license_url_in
+from ingest.sources.article import FIGURE_KINDS, Article, FigureRef, normalise_doi, parse_figure_label
+from ingest.sources.licenses import canonical_license_url, is_open, license_spdx, license_url_in
 from ingest.sources.reader import clean_text, text_of
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp")
@@ -27,9 +28,16 @@ _PARSER = etree.XMLParser(
 )
 
 
+XML_ROOTS = (b"article", b"full-text-retrieval-response", b"response", b"records", b"pubmedarticleset",
+             b"pmc-articleset", b"feed", b"oai-pmh")
+
+
 def looks_like_xml(data: bytes) -> bool:
-    head = data[:2048].lstrip().lower()
-    return head.startswith(b"<?xml") or head.startswith(b"<!doctype article") or head.startswith(b"<article")
+    """Is this an XML document of a kind we read (JATS, publisher API XML), rather than (X)HTML?"""
+    head = data[:4096].lower()
+    # Skip the declaration, doctype and comments; the first element decides.
+    m = re.search(rb"<([a-z][\w:.-]*)", re.sub(rb"<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>", b"", head, flags=re.S))
+    return m is not None and m.group(1).split(b":")[-1] in XML_ROOTS
 
 
 def parse_xml(data: bytes, source: str) -> etree._Element:
@@ -84,6 +92,7 @@ class JatsReader:
         publisher = _text(journal_meta, "publisher/publisher-name")
         return Article(
             doi=doi,
+            alt_id=None,
             title=title,
             journal=text_of(journal_meta.find(".//journal-title")) or None if journal_meta is not None else None,
             publisher=publisher,
@@ -93,7 +102,7 @@ class JatsReader:
             abstract=_abstract(meta),
             keywords=[text_of(k) for k in meta.iterfind(".//kwd-group/kwd") if text_of(k)],
             license_spdx=spdx,
-            license_url=lic_url or license_url_in(lic_text),
+            license_url=canonical_license_url(lic_url or license_url_in(lic_text)),
             is_open_access=is_open(spdx),
             url=f"https://www.ncbi.nlm.nih.gov/pmc/articles/PMC{pmcid.removeprefix('PMC')}/"
             if pmcid
@@ -188,16 +197,21 @@ def _abstract(meta: etree._Element) -> str | None:
 def _figures(article: etree._Element, doi: str, pmcid: str | None, publisher: str | None) -> list[FigureRef]:
     figures: list[FigureRef] = []
     seen: set[tuple[str, int]] = set()
-    for i, fig in enumerate(article.iter("fig"), start=1):
+    figs = [f for f in article.iter("fig") if not any(a.tag == "abstract" for a in f.iterancestors())]
+    labelled = [f for f in figs if _fig_number(f)]
+    # Unlabelled figures are numbered by position only in articles that label none
+    # (single-figure notes); elsewhere they are TOC art or graphical abstracts.
+    for i, fig in enumerate(labelled or figs, start=1):
         label = text_of(fig.find("label")).replace("\xa0", " ") or None
-        kind, number = parse_figure_label(label or "") or ("figure", i)
+        kind, number = _fig_number(fig) or ("figure", i)
         if (kind, number) in seen:
             continue
         seen.add((kind, number))
         caption_el = fig.find("caption")
         title = text_of(caption_el.find("title")) or None if caption_el is not None else None
-        graphic = next((g for g in fig.iter("graphic") if g.get(XLINK)), None)
-        href = graphic.get(XLINK) if graphic is not None else None
+        # xlink:href, or the bare attribute name when the file never declares the xlink namespace.
+        href = next((g.get(XLINK) or g.get("xlink:href") for g in fig.iter("graphic")
+                     if g.get(XLINK) or g.get("xlink:href")), None)
         figures.append(
             FigureRef(
                 kind=kind,
@@ -212,6 +226,17 @@ def _figures(article: etree._Element, doi: str, pmcid: str | None, publisher: st
     return figures
 
 
+def _fig_number(fig: etree._Element) -> tuple[str, int] | None:
+    """('figure', 3) from a label 'Figure 3' or a bare '3' (ACS labels just the number; fig-type says the kind)."""
+    label = text_of(fig.find("label")).replace("\xa0", " ")
+    if parsed := parse_figure_label(label):
+        return parsed
+    if label.strip().rstrip(".").isdigit():
+        kind = fig.get("fig-type", "figure").lower()
+        return (kind if kind in FIGURE_KINDS else "figure"), int(label.strip().rstrip("."))
+    return None
+
+
 def _image_url(href: str | None, doi: str, pmcid: str | None, publisher: str | None) -> str | None:
     """Where the publisher serves the figure image named by a JATS graphic href."""
     if not href:
@@ -222,6 +247,10 @@ def _image_url(href: str | None, doi: str, pmcid: str | None, publisher: str | N
         # PMC hrefs usually omit the extension (pone.0046493.g001); the file is a JPEG.
         name = href if PurePosixPath(href).suffix.lower() in IMAGE_SUFFIXES else href + ".jpg"
         return f"https://www.ncbi.nlm.nih.gov/pmc/articles/PMC{pmcid.removeprefix('PMC')}/bin/{name}"
-    if publisher and ("springer" in publisher.lower() or "biomed central" in publisher.lower()):
+    name = (publisher or "").lower()
+    if "springer" in name or "biomed central" in name:
         return f"https://static-content.springer.com/image/art%3A{quote(doi, safe='')}/{href}"
+    if "american chemical society" in name or doi.startswith("10.1021/"):
+        # ACS serves web renditions as JPEG under the article's asset folder.
+        return f"https://pubs.acs.org/cms/{doi}/asset/images/large/{PurePosixPath(href).stem}.jpg"
     return href

@@ -63,6 +63,21 @@ def license_spdx(url: str | None = None, text: str | None = None) -> str | None:
     return None
 
 
+def canonical_license_url(url: str | None) -> str | None:
+    """Creative Commons URLs in their canonical form (https, trailing slash); others unchanged.
+
+    >>> canonical_license_url("http://creativecommons.org/licenses/by/4.0")
+    'https://creativecommons.org/licenses/by/4.0/'
+    """
+    if not url:
+        return None
+    m = re.match(r"\s*https?://(?:www\.)?creativecommons\.org/((?:licenses|licences|publicdomain)/[\w.-]+(?:/[\d.]+)?)",
+                 url, re.I)
+    if not m:
+        return url.strip()
+    return f"https://creativecommons.org/{m.group(1).lower().replace('licences', 'licenses')}/"
+
+
 def license_url_in(text: str | None) -> str | None:
     """The first Creative Commons URL in a piece of text, if any."""
     if not text:

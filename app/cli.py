@@ -155,6 +155,48 @@ def cmd_parse_article(ns: argparse.Namespace) -> int:
     return run_per_item(inputs, _parse_article, ns.json, _render_article, "path", (InputError,))
 
 
+# -- captions ------------------------------------------------------------------
+
+
+def _captions(args: dict[str, Any], families: list[tuple[str, ...]]) -> dict[str, Any]:
+    from ingest.captions import distribute_caption
+    from ingest.captions.keywords import materials, query_keywords, techniques
+
+    labels = args.get("labels")
+    if isinstance(labels, str):
+        labels = [x for x in labels.split(",") if x]
+    dist = distribute_caption(str(args["caption"]), labels or None)
+    out = dist.to_json()
+    out["scales"] = {lab: [{"value": s.length.value, "unit": s.length.unit, "nm": s.length.nm, "text": s.text}
+                           for s in ss] for lab, ss in dist.scales.items()}
+    out["keywords"] = {lab: query_keywords(dist.subcaption(lab), families) for lab in dist.labels}
+    out["techniques"] = {lab: techniques(dist.own.get(lab) or dist.subcaption(lab)) for lab in dist.labels}
+    out["materials"] = {lab: materials(dist.own.get(lab) or dist.subcaption(lab)) for lab in dist.labels}
+    return out
+
+
+def _render_captions(c: dict[str, Any]) -> str:
+    lines = [f"delimiter: {c['delimiter']}"]
+    for lab in c["labels"]:
+        scale = c["scale_statements"].get(lab)
+        lines.append(f"  [{lab or '-'}] {c['own'].get(lab, '')}" + (f"   (scale {scale})" if scale else ""))
+    if c["shared"]:
+        lines.append("  shared: " + " | ".join(c["shared"]))
+    return "\n".join(lines)
+
+
+def cmd_captions(ns: argparse.Namespace) -> int:
+    from ingest.caption_segments import keyword_families
+
+    inputs = [{"caption": c, "labels": ns.labels} for c in ns.captions] + (
+        read_batch(ns.batch, "caption") if ns.batch else [])
+    if not inputs:
+        print("captions: give one or more CAPTIONs or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    families = keyword_families(ns.query)
+    return run_per_item(inputs, lambda a: _captions(a, families), ns.json, _render_captions, "caption", (ValueError,))
+
+
 # -- sql -----------------------------------------------------------------------
 
 
@@ -298,6 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--lake", help="lake root (default: params.yaml lake.root, or $FIGLAKE_LAKE)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("captions", help="distribute captions to subfigure labels; scales, keywords",
+                       description="Cut a figure caption into the text of each subfigure label (shared title, "
+                                   "own text, shared notes, insets), with the scale each label is stated to have "
+                                   "and its keywords, techniques and materials.")
+    p.add_argument("captions", nargs="*", metavar="CAPTION")
+    p.add_argument("--labels", help="labels the figure has (e.g. from figure separation): a,b,c")
+    p.add_argument("--query", help="query JSON whose keyword families to report")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"caption": ..., "labels": [...]} object per line')
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_captions)
 
     p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
                        description="Search the publishers for a query and save article pages and figure images "

@@ -60,6 +60,8 @@ def write_params(root: Path, corpus_paths: list[Path], checkpoint_every: int = 2
     else:
         params["sources"]["synth"].update(path=str(synth), articles=synth_articles)
     params["stage"]["checkpoint_every"] = checkpoint_every
+    if params["captions"].get("query"):
+        params["captions"]["query"] = str(REPO / params["captions"]["query"])
     params["benchmarks"]["shared_corpora"] = str(root / "no-shared-corpora")
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params))

@@ -1,0 +1,299 @@
+"""Caption distribution: each subfigure label gets its part of the caption.
+
+``distribute_caption(text)`` is deterministic and pure. It walks the label
+*mentions* in reading order (the identifiers ``identifiers.find_identifiers``
+keeps, plus parenthesised mentions of the same labels) and reads each as one
+of two kinds:
+
+- an *opener* starts the text it names: "(a) TEM image of …", Nature's "a TEM
+  image of …", "A: …", "B. …". Its text runs to the next mention.
+- a *closer* ends the phrase it names: "Stereopair (A) and line drawing (B).",
+  "… indistinct in F-F specimens (a) and clearly identified in FFPE (b)",
+  "Right kidney (A–C) and prostate (D–F).". Its phrase starts where the
+  previous mention ended.
+
+Text before the first mention is the shared title; a closer's phrase that
+spans several sentences gives its first sentence to the title. Text after the
+last mention is shared when it follows a closer; after an opener, its first
+sentence is the last label's own and the sentences after it are shared only if
+they all read as notes on the whole figure ("Scale bars, …", "Data are mean ±
+s.d.", "… staining."). "Inset: …" sentences go to the inset of the label they
+name or follow. A caption without identifiers is one shared title sentence and
+the rest; with ``expected_labels`` (from figure separation) each label gets it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest.captions.identifiers import Identifier, candidates, find_identifiers, rank
+from ingest.captions.scale import ScaleStatement, scale_statements, statement_spans
+from ingest.captions.sentences import split_sentences
+
+_GENERAL = re.compile(
+    r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)|data (?:are|were|"
+    r"represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p|p ?[<>=≤]|abbreviations?"
+    r"|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b|bars? (?:=|indicate|represent)"
+    r"|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset|samples were prepared|images were "
+    r"(?:taken|acquired|recorded)|representative (?:data|images|results))|(?:staining|stained)\.?$"
+    r"|\bsame magnification\b|\bin all (?:panels|images)\b",
+    re.I)
+_INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
+_LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)
+_CLOSER_FOLLOW = re.compile(r"\s*(?:[.;,:)\]]|(?:and|or|respectively|views?)\b|$)", re.I)
+OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
+
+
+@dataclass
+class Distribution:
+    """The caption cut into per-label pieces."""
+
+    delimiter: str
+    """identifier style: paren, bare, rparen, colon, period, comma, numbered, digit, roman, position, none"""
+    labels: list[str]
+    shared_prefix: str
+    shared_suffix: str
+    own: dict[str, str]
+    """label → the text that describes only that label (and groups it belongs to)"""
+    insets: dict[str, str] = field(default_factory=dict)
+    scales: dict[str, list[ScaleStatement]] = field(default_factory=dict)
+    suffix_start: int | None = None
+    """caption offset where the shared notes begin"""
+    mentions: list[Identifier] = field(default_factory=list)
+
+    def subcaption(self, label: str) -> str:
+        """Everything a reader of panel ``label`` needs: shared title, its own text, shared notes."""
+        return " ".join(p for p in (self.shared_prefix, self.own.get(label, ""), self.shared_suffix) if p)
+
+    @property
+    def subcaptions(self) -> dict[str, str]:
+        return {lab: self.subcaption(lab) for lab in self.labels}
+
+    def scale_text(self) -> dict[str, str]:
+        return {lab: str(s[0].length) for lab, s in self.scales.items() if s}
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "delimiter": self.delimiter,
+            "labels": self.labels,
+            "subcaptions": self.subcaptions,
+            "own": self.own,
+            "shared": [p for p in (self.shared_prefix, self.shared_suffix) if p],
+            "insets": self.insets,
+            "scale_statements": self.scale_text(),
+        }
+
+
+def _clean(text: str) -> str:
+    text = text.strip()
+    while (new := _LEADING_JUNK.sub("", text, count=1)) != text:
+        text = new.strip()
+    return text
+
+
+def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identifier]:
+    """The chain, plus parenthesised mentions of its labels elsewhere ("specimens (a) and … (b)")."""
+    universe = {lab.lower() for t in chain for lab in t.labels}
+    extra = [t for t in candidates(caption).get("paren", []) if style != "paren"
+             and {lab.lower() for lab in t.labels} <= universe]
+    if style == "paren":
+        extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe]
+    chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
+    out: list[Identifier] = []
+    for t in chosen:  # drop overlaps (a paren token inside a chosen one)
+        if out and t.start < out[-1].end:
+            continue
+        out.append(t)
+    return out
+
+
+def _is_closer(caption: str, tok: Identifier) -> bool:
+    if tok.style in OPENER_STYLES:
+        return False
+    return bool(_CLOSER_FOLLOW.match(caption, tok.end))
+
+
+def distribute_caption(caption: str, expected_labels: list[str] | None = None) -> Distribution:
+    """Cut ``caption`` into shared text and per-label text; see the module docstring."""
+    caption = re.sub(r"[ \t\n\r\f\v]+", " ", caption).strip()  # typographic spaces (thin, nbsp) stay
+    style, chain = find_identifiers(caption)
+    if not chain:
+        dist = _unlabelled(caption, expected_labels)
+    else:
+        spans = statement_spans(caption)
+        mentions = [t for t in _mentions(caption, style, chain)
+                    if not any(a <= t.start < b for a, b in spans)] or chain
+        dist = _walk(caption, style, mentions)
+        for lab in expected_labels or []:  # labels the image has and the caption never names
+            if lab.lower() not in {x.lower() for x in dist.labels}:
+                dist.labels.append(lab)
+                dist.own[lab] = ""
+    dist.scales = scale_statements(caption, dist)
+    return dist
+
+
+def _unlabelled(caption: str, expected_labels: list[str] | None) -> Distribution:
+    """No identifiers: the title sentence, the description, and trailing notes."""
+    sentences = split_sentences(caption)
+    prefix = sentences[0] if len(sentences) > 1 else ""
+    rest = " ".join(sentences[1:]) if len(sentences) > 1 else caption
+    mine, suffix = _split_last(rest)
+    labels = list(expected_labels or [""])
+    return Distribution("none", labels, prefix, suffix, {lab: mine for lab in labels},
+                        suffix_start=caption.rfind(suffix) if suffix else len(caption))
+
+
+def _closers(caption: str, mentions: list[Identifier]) -> list[bool]:
+    """Which mentions close their phrase. In "X (A) and Y (B) amongst boys" (B) closes too: it continues
+    a list of closers in the same clause even though words follow it."""
+    flags = [_is_closer(caption, t) for t in mentions]
+    for i in range(1, len(mentions)):
+        between = caption[mentions[i - 1].end:mentions[i].start]
+        if flags[i - 1] and not flags[i] and mentions[i].style not in OPENER_STYLES and re.fullmatch(
+                r"\s*(?:,|;|and|or)?\s*[^.;:()]{1,60}", between):
+            flags[i] = True
+    return flags
+
+
+def _same_sentence(caption: str, a: int, b: int) -> bool:
+    return not re.search(r"[.!?]\s+[A-Z(]", caption[a:b])
+
+
+def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
+    own: dict[str, list[str]] = {}
+    insets: dict[str, str] = {}
+    prefix = ""
+    pos = 0  # start of text not yet given to anyone
+    open_labels: tuple[str, ...] | None = None
+    open_start = 0
+    closers = _closers(caption, mentions)
+    lead, lead_end = "", -1  # a lead-in shared by a run of mentions in one sentence
+
+    def give(labels: tuple[str, ...], text: str) -> None:
+        for sentence in split_sentences(text) if text else []:
+            if m := _INSET.match(sentence):
+                insets[m.group(1) or labels[-1]] = sentence[m.end():].rstrip(". ")
+            else:
+                for lab in labels:
+                    own.setdefault(lab, []).append(sentence)
+
+    for i, tok in enumerate(mentions):
+        if lead and tok.start < lead_end:
+            give(tok.labels, lead)
+        if closers[i]:
+            if open_labels is not None:
+                if set(tok.labels) == set(open_labels):
+                    continue  # "(d) immunostaining … (arrows) (d)": a reference inside d's own text
+                if set(tok.labels) < set(open_labels):
+                    # "D–F: … obscure (D), … zone (D and E), whereas … (F)": phrases of a group's text
+                    give(tok.labels, _clean(caption[max(open_start, pos):tok.start]))
+                    pos = tok.end
+                    open_start = tok.end
+                    continue
+                # A closer naming other labels inside an opener's text ends that text here.
+                give(open_labels, _clean(caption[open_start:_phrase_start(caption, open_start, tok.start)]))
+                pos = _phrase_start(caption, open_start, tok.start)
+                open_labels = None
+            phrase = caption[pos:tok.start]
+            if i == 0 or not prefix and not own:
+                head, phrase = _split_title(phrase, caption, mentions, tok)
+                prefix = head
+            run = [j for j in range(i + 1, len(mentions)) if closers[j] and _same_sentence(
+                caption, tok.end, mentions[j].start)]
+            if run and not (lead and tok.start < lead_end):
+                # "… skull in left lateral (a) and right lateral (b) views": the words before the
+                # first item are a lead shared by the whole list; the item is as long as the next one.
+                nxt = mentions[run[0]]
+                n = max(1, len(_clean(caption[tok.end:nxt.start]).split()))
+                words = _clean(phrase).split()
+                if len(words) > n:
+                    lead, lead_end = " ".join(words[:-n]), mentions[run[-1]].end + 1
+                    give(tok.labels, lead)
+                    phrase = " ".join(words[-n:])
+            give(tok.labels, _clean(phrase))
+            pos = tok.end
+        else:
+            if open_labels is not None:
+                text = _clean(caption[open_start:tok.start])
+                sentences = split_sentences(text)
+                if len(sentences) > 1 and sentences[-1].rstrip()[-1:] in ";:," and not (lead and tok.start < lead_end):
+                    # "(A) … melanoma. Positive melanoma immunostains; (B) S100, (C) Mart 1": a lead-in
+                    # for the openers that follow in the same sentence.
+                    lead = sentences[-1].rstrip(";:, ")
+                    end = re.search(r"[.!?](?:\s+[A-Z(]|$)", caption[tok.end:])
+                    lead_end = tok.end + end.end() if end else len(caption)
+                    give(tok.labels, lead)
+                    text = " ".join(sentences[:-1])
+                give(open_labels, text)
+            elif not own and not prefix:
+                prefix = caption[:tok.start].strip()
+            elif pos < tok.start:
+                give(mentions[i - 1].labels, _clean(caption[pos:tok.start]))  # a closer's tail: its labels
+            open_labels, open_start = tok.labels, tok.end
+            pos = tok.end
+    suffix_start = len(caption)
+    suffix = ""
+    if open_labels is not None:
+        text = _clean(caption[open_start:])
+        mine, suffix = _split_last(text)
+        give(open_labels, mine)
+        if suffix:
+            suffix_start = caption.rfind(suffix)
+    else:
+        suffix = _clean(caption[pos:])
+        suffix_start = pos
+    rest = []
+    for sentence in split_sentences(suffix) if suffix else []:
+        if m := _INSET.match(sentence):
+            insets[m.group(1) or mentions[-1].labels[-1]] = sentence[m.end():].rstrip(". ")
+        else:
+            rest.append(sentence)
+    labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
+    labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
+    return Distribution(style, labels, prefix, " ".join(rest),
+                        {lab: " ".join(own.get(lab, [])) for lab in labels}, insets,
+                        suffix_start=suffix_start, mentions=mentions)
+
+
+def _canonical_case(labels: list[str], mentions: list[Identifier]) -> list[str]:
+    """One spelling per label ('A' and 'a' in one caption are the same panel): the first printed."""
+    first: dict[str, str] = {}
+    for t in mentions:
+        for lab in t.labels:
+            first.setdefault(lab.lower(), lab)
+    return [first[lab.lower()] for lab in labels]
+
+
+def _phrase_start(caption: str, lo: int, hi: int) -> int:
+    """Where a closer's phrase begins inside an opener's text: after the last clause break before it."""
+    cut = max(caption.rfind(", ", lo, hi), caption.rfind("; ", lo, hi), caption.rfind(". ", lo, hi))
+    return cut + 1 if cut >= lo else hi
+
+
+def _split_title(phrase: str, caption: str, mentions: list[Identifier], tok: Identifier) -> tuple[str, str]:
+    """The first closer's phrase: its leading sentences are the shared title.
+
+    When the closer's sentence lists several labels ("Stereopair (A) and line drawing (B).")
+    every sentence before it is shared; otherwise only the first one is.
+    """
+    sentences = split_sentences(phrase)
+    if len(sentences) < 2:
+        return "", phrase
+    sentence_start = caption.find(sentences[-1])
+    sentence_end = caption.find(". ", tok.end)
+    inline_list = sum(1 for t in mentions
+                      if sentence_start <= t.start and (sentence_end < 0 or t.start < sentence_end)) > 1
+    head = sentences[:-1] if inline_list else sentences[:1]
+    return " ".join(head), " ".join(sentences[len(head):])
+
+
+def _split_last(text: str) -> tuple[str, str]:
+    """The last label's own text, and the trailing sentences that are notes on the whole figure."""
+    sentences = split_sentences(text)
+    if len(sentences) < 2:
+        return text, ""
+    tail = sentences[1:]
+    if all(_GENERAL.search(s) or _INSET.match(s) for s in tail):
+        return sentences[0], " ".join(tail)
+    return text, ""

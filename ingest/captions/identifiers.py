@@ -1,0 +1,196 @@
+"""Subfigure identifiers in caption text: "(a)", "a,b", "(b–d)", "A)", "A and C:", "B.", "(i)", "(top)".
+
+``find_identifiers(caption)`` finds every candidate token of every style, then
+keeps the style whose tokens form the most plausible label sequence (a, b,
+c… in reading order) and, within it, the tokens that introduce labels — not
+later references to them ("identical to that in a", "… (d)." repeating a
+label already introduced). Chemistry and units are not labels: "(Ag)",
+Miller indices "(001)", "(a.u.)", enumerations "(i)" inside a lettered caption.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
+POSITIONS = ("top", "bottom", "left", "right", "middle", "center", "centre", "upper", "lower", "inset")
+
+_LETTER = r"[A-Za-z](?:\d{1,2}|'|′)?"
+_SEP = r"\s*(?:,\s*and\b|,\s*&|,|;|&|\band\b|\bor\b)\s*"
+_RANGE = r"\s*(?:–|-|—|\bto\b|\bthrough\b)\s*"
+_LETTERS = rf"{_LETTER}(?:(?:{_SEP}|{_RANGE}){_LETTER})*"
+_LETTER_RANGE = rf"{_LETTER}(?:{_RANGE}{_LETTER})?"
+_DIGITS = r"[1-9]\d?(?:(?:" + _SEP + "|" + _RANGE + r")[1-9]\d?)*"
+_ROMANS = r"(?:" + "|".join(sorted(ROMAN, key=len, reverse=True)) + r")"
+_ROMAN_SPEC = rf"{_ROMANS}(?:(?:{_SEP}|{_RANGE}){_ROMANS})*"
+_POSITION = r"(?:" + "|".join(POSITIONS) + r")(?:[\s-]+(?:left|right|row|panel|panels|image|images))?"
+
+# Each style: (name, pattern with one group holding the label spec). Lookbehinds keep
+# words like "Fig. 5b)" or "vitamin A)" from matching where a label cannot start.
+STYLES: list[tuple[str, re.Pattern[str]]] = [
+    # "(a)", "(a–c)", and "(a, left)": a label with a position word
+    ("paren", re.compile(rf"\(\s*({_LETTERS})\s*(?:,\s*[a-z][^()]{{0,40}})?\)")),
+    ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({_LETTERS})\)")),
+    ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=[a-z0-9)\]][.;:]))({_LETTERS})"
+                        rf"(?=\s+[^\s,;.:)])")),
+    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s))({_LETTERS})\s*:(?=\s)")),
+    ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({_LETTER_RANGE})\.(?=\s+[A-Z(])")),
+    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:]))({_LETTER_RANGE}),(?=\s+[^\sA-Z])")),
+    ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z]))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
+    ("digit", re.compile(rf"\(\s*({_DIGITS})\s*\)")),
+    ("roman", re.compile(rf"\(\s*({_ROMAN_SPEC})\s*\)")),
+    ("position", re.compile(rf"\(\s*({_POSITION})\s*\)|(?:^|(?<=[.;]\s))({_POSITION})\s*:", re.I)),
+]
+# Styles whose tokens are plain words too ("a", "A"): they must come in order to count.
+STRICT = {"bare", "colon", "period", "comma", "numbered", "rparen"}
+PRIORITY = {"paren": 0, "bare": 1, "rparen": 2, "colon": 3, "period": 4, "comma": 5, "digit": 6, "numbered": 7,
+            "roman": 8, "position": 9}
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """A label token in the caption: its span (parentheses included) and the labels it names."""
+
+    start: int
+    end: int
+    labels: tuple[str, ...]
+    style: str
+    text: str
+
+
+def _expand(spec: str, style: str) -> tuple[str, ...]:
+    """'a–c and e' → ('a', 'b', 'c', 'e'); 'B1, B2' → ('B1', 'B2'); 'ii–iv' → ('ii', 'iii', 'iv')."""
+    parts = re.split(rf"({_RANGE})", spec)
+    items: list[str] = []
+    pending_range = False
+    for part in parts:
+        if not part.strip():
+            continue
+        if re.fullmatch(_RANGE, part):
+            pending_range = True
+            continue
+        for item in (i for i in re.split(_SEP, part) if i.strip()):
+            item = item.strip()
+            if pending_range and items:
+                items += _between(items[-1], item, style)
+            items.append(item)
+            pending_range = False
+    return tuple(dict.fromkeys(items))
+
+
+def _between(a: str, b: str, style: str) -> list[str]:
+    if style == "roman" and a.lower() in ROMAN and b.lower() in ROMAN:
+        i, j = ROMAN.index(a.lower()), ROMAN.index(b.lower())
+        return list(ROMAN[i + 1:j])
+    if a.isdigit() and b.isdigit():
+        return [str(n) for n in range(int(a) + 1, int(b))]
+    if len(a) == len(b) == 1 and a.isalpha() and b.isalpha():
+        return [chr(c) for c in range(ord(a) + 1, ord(b))]
+    return []
+
+
+def rank(label: str) -> tuple[int, int]:
+    """Order of a label in its sequence: a < b < B1 < B2 < c; 1 < 2; i < ii."""
+    low = label.lower().rstrip("'′")
+    if low in ROMAN and len(low) > 1:
+        return ROMAN.index(low) + 1, 0
+    if low.isdigit():
+        return int(low), 0
+    if low[:1].isalpha():
+        return ord(low[0]) - ord("a") + 1, int(low[1:]) if low[1:].isdigit() else 0
+    return 0, 0
+
+
+def _is_successor(prev: str | None, label: str, slack: int = 2) -> bool:
+    """Is ``label`` the next label after ``prev`` (gaps up to ``slack`` tolerated)?"""
+    r = rank(label)
+    if prev is None:
+        return r[0] <= 1 + slack  # sequences start at a / 1 / i (a caption may begin at b or c)
+    p = rank(prev)
+    if r[0] == p[0]:
+        return r[1] == p[1] + 1  # B1 → B2
+    return 0 < r[0] - p[0] <= slack + 1
+
+
+def candidates(caption: str) -> dict[str, list[Identifier]]:
+    """Every token of every style, adjacent ones of a style merged: '(a) and (b)' → one token (a, b)."""
+    out: dict[str, list[Identifier]] = {}
+    for style, pattern in STYLES:
+        found = []
+        for m in pattern.finditer(caption):
+            spec = next(g for g in m.groups() if g)
+            labels = _expand(spec, style)
+            if style == "position":
+                labels = (spec.lower().strip(),)
+            found.append(Identifier(m.start(), m.end(), labels, style, m.group(0)))
+        merged: list[Identifier] = []
+        for tok in found:
+            if merged and re.fullmatch(rf"(?:{_SEP}|{_RANGE})", caption[merged[-1].end:tok.start]):
+                prev = merged[-1]
+                glue = caption[prev.end:tok.start]
+                labels = prev.labels + (tuple(_between(prev.labels[-1], tok.labels[0], style)) if re.fullmatch(
+                    _RANGE, glue) else ()) + tok.labels
+                merged[-1] = Identifier(prev.start, tok.end, tuple(dict.fromkeys(labels)), style,
+                                        caption[prev.start:tok.end])
+            else:
+                merged.append(tok)
+        out[style] = merged
+    return out
+
+
+def _chain(tokens: list[Identifier], strict: bool) -> list[Identifier]:
+    """Tokens that introduce labels, in order; references to labels already introduced are dropped.
+
+    A token is kept when its first new label follows the last one (gaps tolerated), or — outside the
+    strict styles — when it fills a gap left earlier: "(a,b) … (d,e) … (c)" introduces c late.
+    """
+    kept: list[Identifier] = []
+    seen: set[str] = set()
+    last: str | None = None
+    for tok in tokens:
+        new = [lab for lab in tok.labels if lab.lower() not in seen]
+        if not new:
+            continue  # a reference to labels already introduced
+        fills_gap = last is not None and rank(new[0]) < rank(last)  # "A and C: … B and D: …" too
+        if not (_is_successor(last, new[0]) or fills_gap):
+            continue
+        kept.append(tok)
+        seen.update(lab.lower() for lab in tok.labels)
+        if last is None or rank(max(tok.labels, key=rank)) > rank(last):
+            last = max(tok.labels, key=rank)
+    return kept
+
+
+_TRAILING_ITEM = re.compile(rf"^(?:{_SEP})(?:\(\s*({_LETTER})\s*\)|({_LETTER})\))")
+
+
+def _absorb_mixed_lists(caption: str, tokens: list[Identifier]) -> list[Identifier]:
+    """'(B) and C)': a list that switches style mid-way is one token."""
+    out = []
+    for tok in tokens:
+        while m := _TRAILING_ITEM.match(caption[tok.end:]):
+            label = m.group(1) or m.group(2)
+            end = tok.end + m.end()
+            tok = Identifier(tok.start, end, tuple(dict.fromkeys(tok.labels + (label,))), tok.style,
+                             caption[tok.start:end])
+        out.append(tok)
+    return out
+
+
+def find_identifiers(caption: str) -> tuple[str, list[Identifier]]:
+    """The caption's label style and the tokens that introduce its labels (``('none', [])`` if unlabelled)."""
+    best: tuple[int, int, int, str, list[Identifier]] = (0, 0, 0, "none", [])
+    for style, tokens in candidates(caption).items():
+        tokens = _absorb_mixed_lists(caption, tokens) if style in ("paren", "rparen") else tokens
+        chain = _chain(tokens, style in STRICT)
+        n = len({lab.lower() for t in chain for lab in t.labels})
+        if style in STRICT and n < 2:
+            continue  # a lone "a" or "A." is a word, not a label
+        if style == "roman" and n < 2:
+            continue
+        # Most labels; then most tokens (per-label "A: … B: …" beats a grouping "(A–C)"); then style.
+        score = (n, len(chain), -PRIORITY[style])
+        if score > best[:3]:
+            best = (n, len(chain), -PRIORITY[style], style, chain)
+    return best[3], best[4]

@@ -1,0 +1,167 @@
+"""Caption distribution, scale statements, keywords and hierarchical labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, figlake, run_module, write_params
+
+from catalog.tables import Lake
+from ingest.captions import distribute_caption
+from ingest.captions.identifiers import find_identifiers
+from ingest.captions.keywords import materials, query_keywords, techniques
+from ingest.captions.sentences import split_sentences
+from ingest.units import Length, parse_length
+
+
+@pytest.mark.parametrize(("caption", "style", "labels"), [
+    ("(a) TEM. (b) SEM. (c–e) XRD of (001) films.", "paren", "abcde"),
+    ("Title. a, b Schematic. c–e SEM images of BM (c), PM (d) and SMNp (e). f STEM.", "bare", "abcdef"),
+    ("Title. A. Photographs. B. Average mass. C. H&E staining.", "period", "ABC"),
+    ("Title. A and C: 100X. B and D: a higher magnification of A and C, respectively.", "colon", "ABCD"),
+    ("Title. A) PCA of samples. B) PCA of LFS-50. C) Heat-map.", "rparen", "ABC"),
+    ("Tissues.A, normal breast. B, carcinoma. C, normal prostate.", "comma", "ABC"),
+    ("(A) Carcinoid tumor, (B) and C) adenocarcinoma. Staining.", "paren", "ABC"),
+    ("Stereopair (A) and line drawing (B). Scale bars equal 5 mm.", "paren", "AB"),
+])
+def test_identifier_styles(caption: str, style: str, labels: str) -> None:
+    found_style, tokens = find_identifiers(caption)
+    assert found_style == style
+    assert "".join(sorted(lab for t in tokens for lab in t.labels)) == labels
+
+
+@pytest.mark.parametrize("caption", [
+    "XPS of (Ag) on (001) Au with intensity in (a.u.) and steps (i) wash and (ii) dry.",
+    "A representative example of the (110) surface. In this work, the a-axis grows.",
+    "Photograph of the device under UV light.",
+])
+def test_chemistry_and_words_are_not_labels(caption: str) -> None:
+    assert find_identifiers(caption) == ("none", [])
+
+
+def test_prefix_distribution_shares_title_and_trailing_notes() -> None:
+    d = distribute_caption("Growth of Ag. (a) TEM image of seeds. (b) HRTEM of a rod. "
+                           "Data are mean ± s.d. Scale bars, 50 nm (a) and 2 nm (b).")
+    assert d.labels == ["a", "b"]
+    assert d.own == {"a": "TEM image of seeds.", "b": "HRTEM of a rod."}
+    assert d.shared_prefix == "Growth of Ag."
+    assert d.subcaption("a").startswith("Growth of Ag. TEM image of seeds. Data are mean")
+    assert {lab: str(s[0].length) for lab, s in d.scales.items()} == {"a": "50\u2009nm", "b": "2\u2009nm"}
+
+
+def test_postfix_and_grouped_distribution() -> None:
+    d = distribute_caption("Premaxilla of Echinodon. Left premaxilla in view. Stereopair (A) and line drawing (B). "
+                           "Hatching indicates broken bone.")
+    assert d.own == {"A": "Stereopair", "B": "line drawing"}
+    assert d.shared_prefix == "Premaxilla of Echinodon. Left premaxilla in view."
+    assert d.shared_suffix.startswith("Hatching")
+    g = distribute_caption("Right kidney (A-C) and prostate (D-F). A: White lesions. B: A focal lesion. "
+                           "C: Infiltrates. D-F: In prostate, cells infiltrate (D, E) and nerves (F).")
+    assert g.own["A"] == "Right kidney White lesions." and g.own["F"].endswith("nerves")
+
+
+def test_inset_sentences_go_to_the_inset() -> None:
+    d = distribute_caption("Title. (a) HAADF image. (b) SEM image. Inset in a: FFT of the image. Scale bar, 2 nm.")
+    assert d.insets == {"a": "FFT of the image"}
+    assert "FFT" not in d.own["a"] + d.own["b"] and d.shared_suffix == "Scale bar, 2 nm."
+
+
+def test_unlabelled_caption_and_expected_labels() -> None:
+    d = distribute_caption("Preliminary and final impression of the maxillary arch.")
+    assert d.labels == [""] and d.own[""].startswith("Preliminary")
+    d = distribute_caption("Preliminary and final impression of the maxillary arch.", ["a", "b"])
+    assert d.labels == ["a", "b"] and d.subcaption("b") == "Preliminary and final impression of the maxillary arch."
+
+
+@pytest.mark.parametrize(("text", "value", "unit"), [
+    ("Scale bar: 200 nm", 200, "nm"), ("(scale bar = 2 µm)", 2, "µm"), ("scale bars are 10 nm", 10, "nm"),
+    ("Scale bar 0.5 um", 0.5, "µm"), ("Scale bar, 5 Å", 5, "Å"), ("scale bar 5 A", 5, "Å"),
+    ("Scale bars, 2 microns", 2, "µm"), ("Scale bar, 5 nm−1", 5, "nm⁻¹"), ("scale bar. 20 nm", 20, "nm"),
+    ("Scale bars equal 5 mm.", 5, "mm"), ("Scale bar, 5 μm", 5, "µm"),
+])
+def test_scale_statement_forms(text: str, value: float, unit: str) -> None:
+    d = distribute_caption(f"(a) TEM. (b) SEM. {text[0].upper()}{text[1:]}")  # a note on the whole figure
+    assert [s.length for s in d.scales["a"]] == [Length(value, unit)] == [s.length for s in d.scales["b"]]
+
+
+def test_units() -> None:
+    assert parse_length("5 μm").nm == 5000 and parse_length("2 Å").nm == pytest.approx(0.2)
+    assert parse_length("3 1/nm").unit == "nm⁻¹" and parse_length("3 1/nm").nm is None
+    assert parse_length("no length here") is None
+
+
+# Every scale statement in the 14 real Nature figures' captions, as read by a person.
+NATURE_SCALES = {
+    ("ncomms5946", 1): {"a": "50 nm", "b": "20 nm", "c": "50 nm"},
+    ("ncomms5946", 2): {"a": "100 nm", "d": "100 nm", "b": "20 nm", "e": "20 nm"},
+    ("ncomms5946", 3): {},
+    ("ncomms5946", 4): {"a": "100 nm", "b": "100 nm", "c": "20 nm"},
+    ("ncomms5946", 5): {"a": "20 nm", "b": "20 nm", "c": "20 nm"},
+    ("ncomms5946", 6): {"a": "5 nm", "b": "5 nm", "c": "5 nm"},
+    ("ncomms5946", 7): {lab: "100 nm" for lab in "abcdefghijkl"},
+    ("ncomms5946", 8): {lab: "50 nm" for lab in "abcdef"},
+    ("ncomms5946", 9): {lab: "100 nm" for lab in "abcdefghij"},
+    ("s41467-018-06211-3", 1): {"c": "5 µm", "d": "500 nm", "e": "200 nm", "f": "100 nm", "g": "4 nm", "h": "1 nm",
+                                "i": "1 nm"},
+    ("s41467-018-06211-3", 2): {"a": "1 nm", "c": "0.2 nm", "d": "0.2 nm", "f": "50 nm"},
+    ("s41467-018-06211-3", 3): {}, ("s41467-018-06211-3", 4): {}, ("s41467-018-06211-3", 5): {},
+}
+
+
+def test_every_scale_statement_of_the_14_nature_figures(expected_nature: dict) -> None:
+    for (page, number), want in NATURE_SCALES.items():
+        caption = next(f["caption"] for f in expected_nature[page]["figures"] if f["number"] == number)
+        got = {lab: s[0].length for lab, s in distribute_caption(caption).scales.items()}
+        assert got == {lab: parse_length(v) for lab, v in want.items()}, (page, number)
+    # ncomms5946 fig 4 states a second bar for the right of panels a and b (20 nm): kept, in order.
+    fig4 = next(f["caption"] for f in expected_nature["ncomms5946"]["figures"] if f["number"] == 4)
+    assert [str(s.length) for s in distribute_caption(fig4).scales["a"]] == ["100\u2009nm", "20\u2009nm"]
+
+
+def test_sentences_survive_abbreviations() -> None:
+    text = "HAADF image (inset: FFT, Fig. 5b). Particles of ca. 5 nm, e.g. Ag. Data from Smith et al. J. Chem."
+    assert split_sentences(text) == ["HAADF image (inset: FFT, Fig. 5b).", "Particles of ca. 5 nm, e.g. Ag.",
+                                     "Data from Smith et al. J. Chem."]
+
+
+def test_keywords_techniques_materials() -> None:
+    text = "HAADF–STEM and EDX maps of Ag2MnO4 and Ag–Pd nanocages; UV–vis and XRD of TiO2. In situ TEM."
+    assert techniques(text) == ["HAADF-STEM", "TEM", "EDS", "XRD", "UV-vis"]
+    assert materials(text)[:4] == ["Ag2MnO4", "Ag–Pd", "TiO2", "nanocage"]
+    assert "In" not in materials(text) and "UV" not in materials(text)
+    assert query_keywords("Silver nanoparticles on carbon", [("Ag nanoparticle", "silver nanoparticle"),
+                                                             ("TEM",)]) == ["Ag nanoparticle"]
+
+
+def test_cli_captions_batch(tmp_path: Path) -> None:
+    batch = tmp_path / "b.jsonl"
+    batch.write_text(json.dumps({"caption": "(a) TEM. (b) SEM. Scale bar, 5 nm."}) + "\n"
+                     + json.dumps({"caption": "One panel only.", "labels": ["a", "b"]}) + "\n")
+    r = figlake("captions", "--batch", str(batch), "--json")
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert r.returncode == 0 and len(lines) == 2
+    assert lines[0]["scale_statements"] == {"a": "5\u2009nm", "b": "5\u2009nm"}
+    assert lines[0]["techniques"] == {"a": ["TEM"], "b": ["SEM"]}
+    assert lines[1]["labels"] == ["a", "b"]
+
+
+def test_caption_and_label_stages_on_a_lake(tmp_path: Path) -> None:
+    params = write_params(tmp_path, [CORPUS])
+    for module in ("ingest.collect", "ingest.caption_segments", "ingest.labels"):
+        run_module(module, tmp_path, "--params", str(params))
+    lake = Lake(tmp_path / "lake")
+    segments = {(r["figure_id"], r["label"]): r for r in lake.read("caption_segments").to_pylist()}
+    a = segments[("10.1038/ncomms5946/fig1", "a")]
+    assert a["own_text"] == "TEM image of the initial Ag nanoparticles; scale bar, 50\u2009nm."
+    assert (a["scale_value"], a["scale_unit"], a["techniques"]) == (50.0, "nm", ["TEM"])
+    assert a["keywords"] == ["Ag nanoparticle", "HAADF-STEM"]  # the example query's families
+    labels = {r["subfigure_id"]: r for r in lake.read("labels").to_pylist()}
+    assert len(labels) == len(segments)
+    row = labels["10.1038/ncomms5946/fig1/a"]
+    assert 0 < len(row["caption_labels"]) <= 5 and len(row["abstract_labels"]) <= 3
+    assert all(w in a["own_text"].lower() + a["text"].lower() for w in row["caption_labels"])
+    first = [r["caption_labels"] for r in lake.read("labels").to_pylist()]
+    run_module("ingest.labels", tmp_path, "--params", str(params))
+    assert [r["caption_labels"] for r in lake.read("labels").to_pylist()] == first, "deterministic"

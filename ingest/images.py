@@ -14,7 +14,8 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageSequence
 
 from ingest.errors import CorruptImageError, ImageTooLargeError
 
@@ -96,3 +97,33 @@ def inspect_image(
         bytes=data,
         source=source,
     )
+
+
+def to_rgb(im: Image.Image) -> np.ndarray:
+    """Any PIL image as an H×W×3 uint8 array, as a reader of the figure would see it.
+
+    Palette and alpha images are composited on white (transparent figure backgrounds are
+    page-white), CMYK is converted, 16-bit and float images are rescaled by their own range,
+    and an animated image gives its first frame.
+    """
+    if getattr(im, "is_animated", False):
+        im = next(ImageSequence.Iterator(im)).copy()
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = np.percentile(arr, [0.5, 99.5]) if arr.size else (0.0, 1.0)
+        arr = np.clip((arr - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGB", im.size, (255, 255, 255))
+        background.paste(im.convert("RGBA"), mask=im.convert("RGBA").getchannel("A"))
+        return np.asarray(background)
+    return np.asarray(im.convert("RGB"))
+
+
+def decode_rgb(data: bytes, source: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Validate (``inspect_image``) and decode image bytes to RGB; errors name ``source``."""
+    inspect_image(data, source, max_pixels=max_pixels)
+    with Image.open(io.BytesIO(data)) as im:
+        return to_rgb(im)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NM_PER_UNIT = {"pm": 1e-3, "Å": 0.1, "nm": 1.0, "µm": 1e3, "mm": 1e6}
+NM_PER_UNIT = {"pm": 1e-3, "Å": 0.1, "nm": 1.0, "µm": 1e3, "mm": 1e6, "cm": 1e7}
 RECIPROCAL = {"nm⁻¹", "Å⁻¹"}
 
 _UNIT_FORMS: list[tuple[str, str]] = [
@@ -23,6 +23,7 @@ _UNIT_FORMS: list[tuple[str, str]] = [
     (r"(?:nm|nanomet(?:er|re)s?)", "nm"),
     (r"(?:[µμu]\s?m|microns?|micromet(?:er|re)s?)", "µm"),
     (r"(?:mm|millimet(?:er|re)s?)", "mm"),
+    (r"(?:cm|centimet(?:er|re)s?)", "cm"),
     (r"(?:[ÅÅ]|angstr[oö]ms?|A(?![a-zA-Z]))", "Å"),
 ]
 UNIT_PATTERN = "|".join(f"(?:{p})" for p, _ in _UNIT_FORMS)

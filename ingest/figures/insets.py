@@ -1,0 +1,77 @@
+"""Insets: images printed inside an image (an FFT, a magnified view, a diagram in a corner).
+
+An inset is set off from its host by a frame — a thin white or black line, or
+at least a sharp edge — running straight along each of its sides that lies
+inside the host. Regions of interest drawn *on* a micrograph are dashed or
+thin-outlined boxes with the host's own texture inside; we keep only
+rectangles bounded by *continuous* straight edges (a morphological opening
+with a long line element removes dashes and texture) whose inside differs
+from the host around it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ingest.figures.geometry import Box, grey
+
+MIN_SIDE = 20
+MIN_AREA, MAX_AREA = 0.02, 0.45  # share of the host
+
+
+def _straight_edges(g: np.ndarray, min_len: int) -> np.ndarray:
+    """Pixels on long, continuous horizontal or vertical edges (frame lines or sharp steps)."""
+    gx = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3))
+    gy = np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    # An edge must stand out from the image's own texture, not just pass a fixed level.
+    tx = max(80.0, float(np.percentile(gx, 97)))
+    ty = max(80.0, float(np.percentile(gy, 97)))
+    vertical = cv2.morphologyEx((gx > tx).astype(np.uint8), cv2.MORPH_OPEN,
+                                cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_len)))
+    horizontal = cv2.morphologyEx((gy > ty).astype(np.uint8), cv2.MORPH_OPEN,
+                                  cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1)))
+    return (vertical > 0) | (horizontal > 0)
+
+
+def _contrast(g: np.ndarray, box: Box, ring: int = 6) -> float:
+    """How much the inside of ``box`` differs from the host just outside it (mean and texture)."""
+    x0, y0, x1, y1 = box
+    h, w = g.shape
+    inside = g[y0 + 3:y1 - 3, x0 + 3:x1 - 3]
+    outer = np.zeros(g.shape, bool)
+    outer[max(0, y0 - ring):min(h, y1 + ring), max(0, x0 - ring):min(w, x1 + ring)] = True
+    outer[max(0, y0 - 1):y1 + 1, max(0, x0 - 1):x1 + 1] = False
+    if inside.size == 0 or not outer.any():
+        return 0.0
+    around = g[outer]
+    return abs(float(inside.mean()) - float(around.mean())) + abs(float(inside.std()) - float(around.std()))
+
+
+def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
+    """Inset boxes (figure coordinates) inside the image ``host``."""
+    x0, y0, x1, y1 = host
+    w, h = x1 - x0, y1 - y0
+    if min(w, h) < 3 * MIN_SIDE:
+        return []
+    g = cv2.GaussianBlur(grey(rgb[y0:y1, x0:x1]).astype(np.float32), (3, 3), 0)
+    min_len = max(MIN_SIDE, int(0.12 * min(w, h)))
+    edges = cv2.dilate(_straight_edges(g, min_len).astype(np.uint8), np.ones((3, 3), np.uint8))
+    # The host's own border closes an inset that sits in a corner or against a side.
+    edges[0, :] = edges[-1, :] = 1
+    edges[:, 0] = edges[:, -1] = 1
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((1 - edges).astype(np.uint8), connectivity=4)
+    out: list[Box] = []
+    for i in range(1, n):
+        bx, by, bw, bh, area = (int(v) for v in stats[i])
+        share = bw * bh / (w * h)
+        if min(bw, bh) < MIN_SIDE or not MIN_AREA <= share <= MAX_AREA or area < 0.85 * bw * bh:
+            continue
+        if max(bw, bh) > 2.5 * min(bw, bh):
+            continue  # insets are roughly square: long strips are bands of the host's own content
+        # grow back over the frame the dilation ate (the frame belongs to the inset)
+        box = (max(0, bx - 3), max(0, by - 3), min(w, bx + bw + 3), min(h, by + bh + 3))
+        if _contrast(g, box) < 12:
+            continue
+        out.append((x0 + box[0], y0 + box[1], x0 + box[2], y0 + box[3]))
+    return out

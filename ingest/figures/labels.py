@@ -1,0 +1,196 @@
+"""Subfigure labels printed on a figure: "a", "(b)", "C" — where they are and what they say.
+
+Candidates are glyph-sized marks where labels live: small cells in the gutters
+(from the XY-cut) and marks in the top-left corner of image panels (white on
+dark or black on light). Each candidate crop is *recognised* by rapidocr (a
+few ms each, batched) — recognition on small crops is far more reliable than
+detection on the whole figure. A label set is then chosen as the most
+plausible sequence — a, b, c… in reading order — guided by the labels the
+caption names when it is known, which also repairs OCR confusions (c/e, l/I/1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ingest import ocr
+from ingest.figures.geometry import Box, grey
+from ingest.figures.panels import Cell
+
+_LABEL_TEXT = re.compile(r"^[(\[]?([A-Za-z])(\d?)[)\].:]?$")
+# Only confusions that cannot be a tick label: "|" for l. Others are repaired by the caption's labels.
+_CONFUSABLE = {"|": "l"}
+
+
+@dataclass
+class LabelMark:
+    box: Box
+    text: str
+    """the label as read, e.g. 'a', 'B', 'b1'"""
+    score: float
+    inside: bool
+    """printed inside an image panel (rather than in the gutter)"""
+
+
+def _corner_marks(rgb: np.ndarray, cell: Cell) -> list[Box]:
+    """Glyph-sized marks in the top-left corner of an image panel, either polarity."""
+    x0, y0, x1, y1 = cell.box
+    ww, wh = min(64, (x1 - x0) // 3), min(48, (y1 - y0) // 3)
+    if ww < 10 or wh < 10:
+        return []
+    window = grey(rgb[y0:y0 + wh, x0:x0 + ww])
+    out = []
+    for polarity in (cv2.THRESH_BINARY, cv2.THRESH_BINARY_INV):
+        _, binary = cv2.threshold(window, 0, 255, polarity + cv2.THRESH_OTSU)
+        # text is the minority class of the window
+        if binary.mean() > 127:
+            continue
+        n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        boxes = []
+        for i in range(1, n):
+            x, y, w, h, area = stats[i]
+            if 6 <= h <= 40 and 2 <= w <= 40 and area >= 8 and x <= ww * 0.6 and y <= wh * 0.6:
+                boxes.append((x, y, x + w, y + h))
+        boxes.sort()
+        merged: list[list[int]] = []
+        for b in boxes:  # "(", "a", ")" side by side make one mark
+            if merged and b[0] - merged[-1][2] <= 3 and abs(b[1] - merged[-1][1]) <= 8:
+                m = merged[-1]
+                merged[-1] = [m[0], min(m[1], b[1]), max(m[2], b[2]), max(m[3], b[3])]
+            else:
+                merged.append(list(b))
+        for m in merged[:2]:
+            if m[3] - m[1] >= 6:
+                out.append((x0 + m[0], y0 + m[1], x0 + m[2], y0 + m[3]))
+    return out
+
+
+def _crop(rgb: np.ndarray, box: Box, pad: int = 4) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    crop = rgb[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)]
+    # Upscale tiny glyphs: the recogniser was trained on ~32 px high text lines.
+    scale = max(1.0, 32 / max(1, crop.shape[0]))
+    return cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else crop
+
+
+def normalise(text: str) -> str | None:
+    """OCR text → a label ('a', 'B', 'b1'), or None if it cannot be one."""
+    t = text.strip().replace(" ", "")
+    if len(t) == 1 and t in _CONFUSABLE:
+        t = _CONFUSABLE[t]
+    m = _LABEL_TEXT.match(t)
+    return (m.group(1) + m.group(2)) if m else None
+
+
+def _at_a_corner(box: Box, cells: list[Cell]) -> bool:
+    """Is the mark at the top-left corner of some panel (above it, left of it, or on it)?"""
+    x0, y0, x1, y1 = box
+    for c in cells:
+        if c.kind == "text" or c.box == box:
+            continue
+        cx0, cy0 = c.box[0], c.box[1]
+        if x0 <= cx0 + 24 and x1 >= cx0 - 48 and y0 <= cy0 + 24 and y1 >= cy0 - 40:
+            return True
+    return False
+
+
+def candidate_marks(rgb: np.ndarray, cells: list[Cell]) -> list[tuple[Box, bool]]:
+    """Where labels may be: glyph-sized gutter cells at a panel corner, and marks in image corners."""
+    marks: list[tuple[Box, bool]] = []
+    for c in cells:
+        if c.kind == "text" and 5 <= c.height <= 45 and c.width <= 2.6 * c.height + 6 and _at_a_corner(c.box, cells):
+            marks.append((c.box, False))
+        elif c.kind == "image":
+            marks += [(b, True) for b in _corner_marks(rgb, c)]
+    return marks
+
+
+def read_marks(rgb: np.ndarray, marks: list[tuple[Box, bool]]) -> list[LabelMark]:
+    texts = ocr.recognize([_crop(rgb, b) for b, _ in marks])
+    out = []
+    for (box, inside), (text, score) in zip(marks, texts, strict=True):
+        label = normalise(text)
+        if label is not None:
+            out.append(LabelMark(box, label, score, inside))
+    return out
+
+
+def _reading_key(box: Box, row_tol: int) -> tuple[int, int]:
+    return box[1] // max(1, row_tol), box[0]
+
+
+def choose_labels(marks: list[LabelMark], expected: list[str] | None = None) -> list[LabelMark]:
+    """The label marks that form the figure's label sequence."""
+    if not marks:
+        return []
+    heights = sorted(m.box[3] - m.box[1] for m in marks)
+    row_tol = max(8, heights[len(heights) // 2] * 2)
+    ordered = sorted(marks, key=lambda m: _reading_key(m.box, row_tol))
+    if expected:
+        return _match_expected(ordered, expected)
+    # Longest chain a, b, c… in reading order (case and digit suffix ignored for ordering).
+    best: list[LabelMark] = []
+    for start in range(len(ordered)):
+        if ordered[start].text.lower()[0] not in "abc":
+            continue
+        chain = [ordered[start]]
+        for m in ordered[start + 1:]:
+            prev = chain[-1].text.lower()[0]
+            cur = m.text.lower()[0]
+            if ord(cur) == ord(prev) + 1 or (cur == prev and m.text[1:] > chain[-1].text[1:]):
+                chain.append(m)
+        if len(chain) > len(best):
+            best = chain
+    if len(best) < 2:
+        return []
+    case = "upper" if sum(m.text[0].isupper() for m in best) > len(best) / 2 else "lower"
+    for m in best:
+        m.text = (m.text[0].upper() if case == "upper" else m.text[0].lower()) + m.text[1:]
+    return best
+
+
+def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[LabelMark]:
+    """Assign marks to the caption's labels: exact reads first, then misreads that fit the order."""
+    want = [e.lower() for e in expected]
+    chosen: dict[str, LabelMark] = {}
+    used: set[int] = set()
+    # A figure places its labels one way — all in the gutters or all inside the panels — so of
+    # several exact reads of one label, the one placed like the figure's confident reads wins.
+    confident = [m for m in ordered if m.text.lower() in want and m.score >= 0.9]
+    inside_style = sum(m.inside for m in confident) > len(confident) / 2
+    def merit(i: int) -> float:
+        return ordered[i].score + (0.5 if ordered[i].inside == inside_style else 0.0)
+
+    for i in sorted(range(len(ordered)), key=lambda i: -merit(i)):
+        t = ordered[i].text.lower()
+        if t in want and t not in chosen:
+            chosen[t] = ordered[i]
+            used.add(i)
+    # Fill gaps with unused marks whose reading-order position lies between the neighbours' marks.
+    position = {id(m): i for i, m in enumerate(ordered)}
+    for k, label in enumerate(want):
+        if label in chosen:
+            continue
+        before = [position[id(chosen[w])] for w in want[:k] if w in chosen]
+        after = [position[id(chosen[w])] for w in want[k + 1:] if w in chosen]
+        lo = max(before) if before else -1
+        hi = min(after) if after else len(ordered)
+        options = [i for i in range(lo + 1, hi) if i not in used]
+        if len(options) == 1 or (options and hi - lo == 2):
+            i = options[0]
+            used.add(i)
+            chosen[label] = ordered[i]
+            chosen[label].text = label
+    case_of = {e.lower(): e for e in expected}
+    result = []
+    for label in want:
+        if label in chosen:
+            m = chosen[label]
+            m.text = case_of[label]
+            result.append(m)
+    return result

@@ -1,0 +1,193 @@
+"""Panels of a compound figure: where its images, plots and drawings are.
+
+Journal figures are laid out on white, so a recursive XY-cut on the "ink"
+(non-white) mask splits them along the white gutters into cells. Each cell is
+then read as
+
+- an **image** (micrograph, photo, diffraction pattern): mostly non-white
+  pixels filling a rectangle. Images that touch with no gutter are split
+  along thin near-white or near-black lines crossing them, and along
+  "seams" — columns or rows where the content changes abruptly along the
+  whole height or width;
+- **graphics** (plots, drawings): sparse ink — lines, text, markers;
+- **text**: a cell of glyph-sized marks only (a label, an axis title cut off
+  from its plot, a legend).
+
+Graphics cells absorb nearby text cells (axis titles and legends belong to
+the plot, as in the gold annotations); text cells that sit at a panel corner
+stay apart as label candidates. Boxes are ``(x0, y0, x1, y1)``, x1/y1 exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ingest.figures.geometry import Box, centre_in, gaps, grey, union
+from ingest.figures.insets import find_insets
+
+INK = 215  # grey level below which a pixel is ink (JPEG haze around white stays white)
+
+
+@dataclass
+class Cell:
+    box: Box
+    kind: str
+    """image, graphics or text"""
+    fill: float
+    """fraction of ink pixels in the box"""
+    insets: list[Box] = field(default_factory=list)
+    """images printed inside this one (image cells only)"""
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def ink_mask(rgb: np.ndarray) -> np.ndarray:
+    return grey(rgb) < INK
+
+
+def _runs(profile: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of runs of True."""
+    if not profile.any():
+        return []
+    padded = np.concatenate([[False], profile, [False]])
+    d = np.diff(padded.astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def _tight(mask: np.ndarray, box: Box) -> Box | None:
+    x0, y0, x1, y1 = box
+    sub = mask[y0:y1, x0:x1]
+    rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+
+def xy_cut(mask: np.ndarray, box: Box, min_gap: int = 2, depth: int = 0) -> list[Box]:
+    """Recursive XY-cut: split ``box`` at every band of empty rows (then columns) ≥ ``min_gap`` wide."""
+    tight = _tight(mask, box)
+    if tight is None:
+        return []
+    x0, y0, x1, y1 = tight
+    sub = mask[y0:y1, x0:x1]
+    for axis in (1, 0) if depth % 2 == 0 else (0, 1):
+        filled = np.asarray(sub.any(axis=axis))
+        bands = [(a, b) for a, b in _runs(~filled) if b - a >= min_gap]
+        if bands:
+            cuts = [0] + [v for a, b in bands for v in (a, b)] + [len(filled)]
+            out = []
+            for a, b in zip(cuts[::2], cuts[1::2], strict=True):
+                child = (x0, y0 + a, x1, y0 + b) if axis == 1 else (x0 + a, y0, x0 + b, y1)
+                out += xy_cut(mask, child, min_gap, depth + 1)
+            return out
+    return [tight]
+
+
+def _line_splits(rgb: np.ndarray, box: Box, min_size: int) -> list[Box]:
+    """Split an image cell along rows/columns that are near-white or near-black across it (thin gutters)."""
+    x0, y0, x1, y1 = box
+    g = grey(rgb[y0:y1, x0:x1]).astype(np.int16)
+    light = (g > 200).mean(axis=0), (g > 200).mean(axis=1)
+    dark = (g < 30).mean(axis=0), (g < 30).mean(axis=1)
+    for axis, (lt, dk) in ((0, (light[0], dark[0])), (1, (light[1], dark[1]))):
+        length = g.shape[1] if axis == 0 else g.shape[0]
+        line = (lt > 0.92) | (dk > 0.97)
+        cuts = [(a, b) for a, b in _runs(line) if b - a <= 8 and a >= min_size and length - b >= min_size]
+        if cuts:
+            edges = [0] + [v for a, b in cuts for v in (a, b)] + [length]
+            parts = []
+            for a, b in zip(edges[::2], edges[1::2], strict=True):
+                child = (x0 + a, y0, x0 + b, y1) if axis == 0 else (x0, y0 + a, x1, y0 + b)
+                parts += _line_splits(rgb, child, min_size)
+            return parts
+    return [box]
+
+
+def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) -> list[Box]:
+    """Split touching images at a seam: a column (row) where the content jumps along (nearly) the whole cell."""
+    x0, y0, x1, y1 = box
+    g = cv2.GaussianBlur(grey(rgb[y0:y1, x0:x1]).astype(np.float32), (3, 3), 0)
+    for axis in (1, 0):  # columns first (side-by-side panels are most common)
+        if (g.shape[1] if axis == 1 else g.shape[0]) < 2 * min_size:
+            continue
+        diff = np.abs(np.diff(g, axis=axis))  # jump between neighbouring columns (axis=1) or rows
+        for ix0, iy0, ix1, iy1 in insets:  # an inset's frame is not a seam between panels
+            diff[max(0, iy0 - y0 - 3):max(0, iy1 - y0 + 3), max(0, ix0 - x0 - 3):max(0, ix1 - x0 + 3)] = np.nan
+        # A seam: the jump is large in at least 70 % of the rows (columns), far above the typical change.
+        with np.errstate(all="ignore"):
+            along = np.nan_to_num(np.nanpercentile(diff, 30, axis=0 if axis == 1 else 1))
+        typical = np.median(along) + 1e-3
+        score = along / typical
+        n = len(score)
+        idx = [i for i in np.argsort(-score)[:5] if min_size <= i < n - min_size and score[i] > 6.0 and along[i] > 12]
+        if idx:
+            i = int(idx[0]) + 1
+            first = (x0, y0, x0 + i, y1) if axis == 1 else (x0, y0, x1, y0 + i)
+            second = (x0 + i, y0, x1, y1) if axis == 1 else (x0, y0 + i, x1, y1)
+            return _seam_splits(rgb, first, min_size, insets) + _seam_splits(rgb, second, min_size, insets)
+    return [box]
+
+
+def find_cells(rgb: np.ndarray) -> list[Cell]:
+    """The figure's cells: images, graphics and text, in reading order."""
+    h, w = rgb.shape[:2]
+    mask = ink_mask(rgb)
+    min_size = max(24, min(h, w) // 12)
+    cells: list[Cell] = []
+    for box in xy_cut(mask, (0, 0, w, h)):
+        x0, y0, x1, y1 = box
+        fill = float(mask[y0:y1, x0:x1].mean())
+        bw, bh = x1 - x0, y1 - y0
+        if fill > 0.6 and min(bw, bh) >= min_size:
+            for part in _line_splits(rgb, box, min_size):
+                insets = find_insets(rgb, part)
+                for seam_part in _seam_splits(rgb, part, min_size, insets):
+                    px0, py0, px1, py1 = seam_part
+                    cells.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
+                                      [b for b in insets if centre_in(b, seam_part)]))
+        elif max(bw, bh) <= 48 and min(bw, bh) <= 40:
+            cells.append(Cell(box, "text", fill))
+        else:
+            cells.append(Cell(box, "graphics", fill))
+    return _merge_text_into_graphics(cells)
+
+
+def _merge_text_into_graphics(cells: list[Cell]) -> list[Cell]:
+    """Axis titles, tick labels and legends cut off from their plot go back to it; labels stay apart."""
+    graphics = [c for c in cells if c.kind == "graphics"]
+    panels = [c for c in cells if c.kind != "text"]
+    out = list(panels)
+    for t in (c for c in cells if c.kind == "text"):
+        best, best_d = None, 1e9
+        for g in graphics:
+            dx, dy = gaps(t.box, g.box)
+            overlap_x = min(t.box[2], g.box[2]) - max(t.box[0], g.box[0])
+            overlap_y = min(t.box[3], g.box[3]) - max(t.box[1], g.box[1])
+            # beside the plot and level with it, or under/over it and within its width
+            aligned = (dy == 0 and overlap_y > 0) or (dx == 0 and overlap_x > 0)
+            d = dx + dy
+            if aligned and d <= 14 and d < best_d:
+                best, best_d = g, d
+        # A glyph at the corner of *any* panel is a label candidate, even when it also sits under
+        # the plot above it (a label in the gutter between two stacked plots).
+        if best is not None and not any(_looks_like_label(t, p) for p in panels):
+            best.box = union(best.box, t.box)
+        else:
+            out.append(t)
+    return sorted(out, key=lambda c: (c.box[1] // 20, c.box[0]))
+
+
+def _looks_like_label(text: Cell, panel: Cell) -> bool:
+    """A single glyph just above-left of a panel's top-left corner."""
+    tx0, ty0, tx1, ty1 = text.box
+    px0, py0, _, _ = panel.box
+    return (tx1 - tx0 <= 30 and ty1 - ty0 <= 30 and px0 - 40 <= tx0 <= px0 + 12 and py0 - 30 <= ty0 <= py0 + 12)

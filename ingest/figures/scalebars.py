@@ -1,0 +1,295 @@
+"""Scale bars: find the bars on a micrograph, read their labels, and turn them into nm per pixel.
+
+A scale bar is a solid white or black rectangle, several times longer than
+thick, often with end ticks, set on the image near a corner, with its value
+("200 nm", "0.5 µm", "5 Å", "2 nm⁻¹") printed just above, below or beside it.
+Bars are found as near-saturated components that fill their bounding box
+(ticks removed by a horizontal opening); the label is the text line of the
+same polarity nearest the bar, read by rapidocr and parsed by ``ingest.units``.
+When the image prints no value, the value the caption states for that
+subfigure is used (``source="caption"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ingest import ocr
+from ingest.figures.geometry import Box, as_box
+from ingest.figures.records import ScaleBar
+from ingest.units import Length, parse_length
+
+# OCR confusions inside a scale label, repaired only where a unit or number is expected.
+_UNIT_FIXES = [
+    (re.compile(r"(?<=\d)\s*(?:nrn|rn|run|mn|nn|n m)(?![a-z])", re.I), " nm"),
+    (re.compile(r"(?<=\d)\s*(?:µm|μm|um|uM|jm|jum|pum|lim|ym)(?![a-z])"), " µm"),
+    (re.compile(r"(?<=\d)\s*[Åå]"), " Å"),
+]
+_DIGIT_FIXES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", ",": "."})
+
+
+def parse_label(text: str) -> Length | None:
+    """A scale label as OCR read it → a length, or None when it is not one ("x 5,000", "HAADF", "")."""
+    t = text.strip().replace("\u2009", " ")
+    # digits misread as letters, only in the numeric head of the label ("1O0 nm", "l µm")
+    m = re.match(r"^([0-9OolI|S.,]+)\s*(.*)$", t)
+    if m and any(ch.isdigit() for ch in m.group(1)):
+        t = m.group(1).translate(_DIGIT_FIXES) + " " + m.group(2)
+    t = re.sub(r"(?<=\d)\s*(NM|UM|MM|CM)\b", lambda u: " " + u.group(1).lower(), t)  # "200NM"
+    # reciprocal units with the "1" or the slash dropped: "5.2/nm", "2 1 nm"
+    if not re.search(r"\d\s+1\s*/", t):  # "5 1/nm" is already right
+        t = re.sub(r"(?<=\d)\s*/\s*(nm|Å)", r" 1/\1", t)
+    t = re.sub(r"(?<=\d)\s+1\s*(nm|Å)(?![-⁻^\w])", r" 1/\1", t)
+    for pattern, repl in _UNIT_FIXES:
+        t = pattern.sub(repl, t)
+    length = parse_length(t)
+    if length is None or length.value <= 0:
+        return None
+    return length
+
+
+def _variants(crop: np.ndarray) -> list[np.ndarray]:
+    """The crop as printed, upscaled (the recogniser wants ~32 px high text), and upscaled inverted."""
+    h = crop.shape[0]
+    scale = max(1.0, 40 / max(1, h))
+    big = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else crop
+    pad = cv2.copyMakeBorder(big, 6, 6, 6, 6, cv2.BORDER_REPLICATE)
+    return [crop, pad, 255 - pad]
+
+
+def _reconcile(reads: list[tuple[Length, str, float]]) -> tuple[Length, str, float] | None:
+    """One reading from the variants' readings.
+
+    The most confident wins, except for two confusions that go one way only: a decimal point is
+    lost far more often than invented ("1.0 µm" read "10 µm"), and "nm" is misread "mm" (a
+    millimetre scale bar on a micrograph is rare).
+    """
+    if not reads:
+        return None
+    best = max(reads, key=lambda r: r[2])
+    best_digits = re.sub(r"\D", "", best[1])
+    for read in reads:
+        if "." in read[1] and re.sub(r"\D", "", read[1]) == best_digits and read[0].unit == best[0].unit:
+            return read
+    if best[0].unit == "mm":
+        nm = [r for r in reads if r[0].unit == "nm" and r[0].value == best[0].value]
+        if nm:
+            return nm[0]
+    return best
+
+
+def read_label_crop(crop: np.ndarray) -> tuple[Length, str, float] | None:
+    """Read one scale-label crop (RGB or grey): (length, text as read, confidence), or None."""
+    if crop.ndim == 2:
+        crop = np.repeat(crop[..., None], 3, axis=2)
+    crop = np.ascontiguousarray(crop[..., :3])
+    if min(crop.shape[:2]) < 4:
+        return None
+    reads = []
+    for text, score in ocr.recognize(_variants(crop)):
+        length = parse_label(text)
+        if length is not None:
+            reads.append((length, text, score))
+    return _reconcile(reads)
+
+
+MIN_CONFIDENCE = 0.25
+
+
+@dataclass
+class Bar:
+    box: Box
+    polarity: str
+    """white or black"""
+    confidence: float
+    extremeness: float = 0.0
+    """how far the bar's mean grey is from pure white (black): bars are drawn saturated"""
+
+
+def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
+    """Scale bars on the image ``host`` (figure coordinates), most bar-like first.
+
+    A morphological top-hat with a vertical line taller than any bar keeps what is thin
+    vertically and removes what is tall: a bar stays, a bright particle or background region
+    touching it goes. Bars are then the solid, elongated components of the thresholded top-hat;
+    end ticks (taller than the bar) are added back column by column.
+    """
+    x0, y0, x1, y1 = host
+    w, h = x1 - x0, y1 - y0
+    if min(w, h) < 24:
+        return []
+    g = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    max_thick = max(10, h // 14)
+    line = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max_thick + 2))
+    bars = []
+    pad = max_thick + 2
+    for polarity, op, level in (("white", cv2.MORPH_TOPHAT, g >= 200), ("black", cv2.MORPH_BLACKHAT, g <= 70)):
+        # Pad with the opposite colour: a bar along the image's edge must not look like part of the outside.
+        padded = cv2.copyMakeBorder(g, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=0 if polarity == "white" else 255)
+        thin = (cv2.morphologyEx(padded, op, line)[pad:-pad] >= 50) & level
+        n, _, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=4)
+        for i in range(1, n):
+            bx, by, bw, bh, _ = (int(v) for v in stats[i])
+            if bw < 10 or bw > 0.7 * w or bh > 6 * max_thick:
+                continue
+            body = _body(thin[by:by + bh, bx:bx + bw], max_thick)
+            if body is None:
+                continue
+            top, bottom, bx0, bx1 = by + body[0], by + body[1], bx + body[2], bx + body[3]
+            bh = bottom - top
+            # end ticks: columns that cover the bar's rows and reach a little above or below
+            while bx0 > 0 and level[top:bottom, bx0 - 1].all() and _run_len(level[:, bx0 - 1], top) <= 4 * bh + 6:
+                bx0 -= 1
+            while bx1 < w and level[top:bottom, bx1].all() and _run_len(level[:, bx1], top) <= 4 * bh + 6:
+                bx1 += 1
+            inside = g[top:bottom, bx0:bx1].astype(np.float32)
+            rims = [float(g[r, bx0:bx1].mean()) for r in (top - 1, bottom) if 0 <= r < h]
+            contrast = min(abs(float(inside.mean()) - v) for v in rims) if rims else 0.0
+            conf = min(1.0, contrast / 120) * min(1.0, (bx1 - bx0) / 20) * max(0.0, 1 - float(inside.std()) / 40)
+            if conf < MIN_CONFIDENCE:
+                continue
+            extreme = 255 - float(inside.mean()) if polarity == "white" else float(inside.mean())
+            bars.append(Bar((x0 + bx0, y0 + top, x0 + bx1, y0 + bottom), polarity, conf, extreme))
+    return _drop_outlines(sorted(bars, key=lambda b: -b.confidence))
+
+
+def _body(mask: np.ndarray, max_thick: int) -> tuple[int, int, int, int] | None:
+    """The bar inside a component: the thickest band of rows whose longest runs start and end together.
+
+    A label touching the bar from above, below or the side adds rows (or a few columns) that do
+    not line up with the bar's own rows, so the bar's extent is the median of the aligned rows.
+    """
+    spans = []
+    for row in mask:
+        padded = np.concatenate([[0], row.astype(np.int8), [0]])
+        d = np.diff(padded)
+        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        k = int(np.argmax(ends - starts))
+        spans.append((int(starts[k]), int(ends[k])) if len(starts) else (0, 0))
+    longest = max(b - a for a, b in spans)
+    if longest < 10:
+        return None
+    best: tuple[int, int, int, int] | None = None
+    r = 0
+    while r < len(spans):
+        if spans[r][1] - spans[r][0] < 0.6 * longest:
+            r += 1
+            continue
+        band = [spans[r]]
+        while r + len(band) < len(spans):
+            a, b = spans[r + len(band)]
+            a0, b0 = np.median([s[0] for s in band]), np.median([s[1] for s in band])
+            # the row continues the bar if it spans it (a touching glyph may lengthen it a little)
+            if a > a0 + 2 or b < b0 - 2 or b - a > 1.5 * (b0 - a0):
+                break
+            band.append((a, b))
+        a, b = int(np.median([s[0] for s in band])), int(np.median([s[1] for s in band]))
+        if 2 <= len(band) <= max_thick and b - a >= 3 * len(band) and (best is None or len(band) > best[1] - best[0]):
+            best = (r, r + len(band), a, b)
+        r += len(band)
+    return best
+
+
+def _drop_outlines(bars: list[Bar]) -> list[Bar]:
+    """A bar drawn with a dark outline (or a shadow) is found twice, once per polarity: keep the bar."""
+    kept: list[Bar] = []
+    for b in bars:
+        twin = next((k for k in kept if k.polarity != b.polarity and _twins(k.box, b.box)), None)
+        if twin is None:
+            kept.append(b)
+        elif b.extremeness < twin.extremeness:  # the bar is the more saturated of the two
+            kept[kept.index(twin)] = b
+    return kept
+
+
+def _twins(a: Box, b: Box) -> bool:
+    overlap = min(a[2], b[2]) - max(a[0], b[0])
+    vgap = max(a[1], b[1]) - min(a[3], b[3])
+    return overlap >= 0.7 * max(a[2] - a[0], b[2] - b[0]) and vgap <= 3
+
+
+def _run_len(column: np.ndarray, row: int) -> int:
+    """Length of the run of True through ``row`` in a column."""
+    above, below = column[:row][::-1], column[row:]
+    up = int(np.argmin(above)) if not above.all() else len(above)
+    down = int(np.argmin(below)) if not below.all() else len(below)
+    return up + down
+
+
+def _label_box(rgb: np.ndarray, bar: Bar, host: Box) -> Box | None:
+    """The text line printed next to ``bar`` (same polarity), or None."""
+    bx0, by0, bx1, by1 = bar.box
+    hx0, hy0, hx1, hy1 = host
+    length = bx1 - bx0
+    # search window: a bar's width either side, ~3 text heights above and below
+    wx0, wx1 = max(hx0, bx0 - length - 10), min(hx1, bx1 + length + 10)
+    wy0, wy1 = max(hy0, by0 - 40), min(hy1, by1 + 40)
+    g = cv2.cvtColor(np.ascontiguousarray(rgb[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
+    mask = (g >= 200) if bar.polarity == "white" else (g <= 60)
+    mask[by0 - wy0:by1 - wy0 + 1, bx0 - wx0:bx1 - wx0] = False  # not the bar itself
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    glyphs = [(int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3])) for s in stats[1:n]
+              if 4 <= s[3] <= 36 and s[2] <= 40 and s[4] >= 6]
+    if not glyphs:
+        return None
+    # The line nearest the bar: glyphs sharing a baseline band with the glyph closest to the bar.
+    cx, cy = (bx0 + bx1) / 2 - wx0, (by0 + by1) / 2 - wy0
+    seed = min(glyphs, key=lambda b: abs((b[1] + b[3]) / 2 - cy) + 0.3 * abs((b[0] + b[2]) / 2 - cx))
+    line = [b for b in glyphs if abs((b[1] + b[3]) / 2 - (seed[1] + seed[3]) / 2) <= max(4, (seed[3] - seed[1]) * 0.6)]
+    line.sort()
+    # keep the run of glyphs around the seed with letter-sized gaps
+    idx = line.index(seed)
+    gap = max(8, int(1.2 * (seed[3] - seed[1])))
+    lo = hi = idx
+    while lo > 0 and line[lo][0] - line[lo - 1][2] <= gap:
+        lo -= 1
+    while hi < len(line) - 1 and line[hi + 1][0] - line[hi][2] <= gap:
+        hi += 1
+    xs0 = min(b[0] for b in line[lo:hi + 1])
+    ys0 = min(b[1] for b in line[lo:hi + 1])
+    xs1 = max(b[2] for b in line[lo:hi + 1])
+    ys1 = max(b[3] for b in line[lo:hi + 1])
+    return wx0 + xs0, wy0 + ys0, wx0 + xs1, wy0 + ys1
+
+
+def read_bars(rgb: np.ndarray, host: Box, max_bars: int = 3) -> list[ScaleBar]:
+    """The scale bars on one image, with their printed labels read where there is one."""
+    return [_read(rgb, bar, host) for bar in find_bars(rgb, host)[:max_bars]]
+
+
+def gutter_bar(rgb: np.ndarray, box: Box) -> ScaleBar | None:
+    """A bar printed on the white gutter (its own layout cell), with its label read."""
+    x0, y0, x1, y1 = box
+    g = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    if g.size == 0 or (x1 - x0) < max(10, 3 * (y1 - y0)) or not 2 <= y1 - y0 <= 12 or float((g <= 90).mean()) < 0.85:
+        return None
+    h, w = rgb.shape[:2]
+    around = (max(0, x0 - (x1 - x0) - 10), max(0, y0 - 40), min(w, x1 + (x1 - x0) + 10), min(h, y1 + 40))
+    return _read(rgb, Bar(box, "black", 1.0), around)
+
+
+def _read(rgb: np.ndarray, bar: Bar, host: Box) -> ScaleBar:
+    sb = ScaleBar(as_box(bar.box), float(bar.box[2] - bar.box[0]), confidence=round(bar.confidence, 3))
+    lbox = _label_box(rgb, bar, host)
+    if lbox is not None:
+        x0, y0, x1, y1 = lbox
+        pad = 3
+        h, w = rgb.shape[:2]
+        read = read_label_crop(rgb[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)])
+        if read is not None:
+            length, text, score = read
+            sb.label_text, sb.label_bbox, sb.source = text, as_box(lbox), "image"
+            set_length(sb, length)
+            sb.confidence = min(sb.confidence, score)
+    return sb
+
+
+def set_length(bar: ScaleBar, length: Length) -> None:
+    bar.value, bar.unit = length.value, length.unit
+    nm = length.nm
+    # reciprocal-space bars (diffraction) keep their unit per pixel; nm_per_px is for real space
+    bar.nm_per_px = round(nm / bar.length_px, 6) if nm is not None and bar.length_px > 0 else None

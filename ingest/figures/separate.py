@@ -1,0 +1,109 @@
+"""``separate_figure``: one compound figure in, its Master–Dependent–Inset model out.
+
+The steps, each its own module: find the panels and insets (``panels``,
+``insets``), read the labels (``labels``), assemble masters, parents and
+dependents (``assemble``), classify every image (``classify``), and read the
+scale bars (``scalebars``), falling back to the scale the caption states for
+that label. Pure: an RGB array and an optional caption in, records out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ingest.captions import Distribution, distribute_caption
+from ingest.figures.assemble import assemble
+from ingest.figures.geometry import Box, centre_in, grown, reading_order
+from ingest.figures.labels import candidate_marks, choose_labels, read_marks
+from ingest.figures.panels import find_cells
+from ingest.figures.records import MasterImage, ScaleBar, Separation
+from ingest.figures.scalebars import gutter_bar, read_bars, set_length
+from ingest.units import Length
+
+Classifier = Callable[[list[np.ndarray]], list[tuple[str, float]]]
+
+
+def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Classifier | None = None) -> Separation:
+    """Separate a compound figure (H×W×3 uint8) into master images, dependents and insets.
+
+    ``classify`` maps image crops to (class, confidence); without it, images keep the layout's
+    guess ("image" panels are "unclear", plots "graph").
+    """
+    h, w = rgb.shape[:2]
+    dist = distribute_caption(caption) if caption else None
+    expected = [lab for lab in dist.labels if lab] if dist else []
+    cells = find_cells(rgb)
+    gutter_bars = {i: bar for i, c in enumerate(cells) if c.kind != "image" and (bar := gutter_bar(rgb, c.box))}
+    cells = [c for i, c in enumerate(cells) if i not in gutter_bars]
+    marks = read_marks(rgb, candidate_marks(rgb, cells))
+    labels = choose_labels(marks, expected or None)
+    masters, unassigned = assemble(cells, labels, w, h)
+    _classify(rgb, masters, classify)
+    for m in masters:
+        _read_scale_bars(rgb, m, list(gutter_bars.values()), dist)
+    return Separation(w, h, masters, [{"bbox": list(b)} for b in unassigned], expected)
+
+
+def _images(m: MasterImage) -> list[tuple[int | str, Box]]:
+    """The images of a master that may carry scale bars, with the ``in`` reference of each."""
+    if m.dependents:
+        return [(k, d.bbox) for k, d in enumerate(m.dependents) if d.cls != "graph" and d.kind == "image"]
+    return [("master", m.bbox)] if m.kind == "image" else []
+
+
+def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar], dist: Distribution | None) -> None:
+    for ref, box in _images(m):
+        for bar in read_bars(rgb, box):
+            bar.in_ = ref if m.dependents else "master"
+            m.scale_bars.append(bar)
+    for bar in gutter_bars:  # a bar printed in the gutter next to the images it measures
+        if centre_in(bar.bbox, grown(m.bbox, 0.02)):
+            bar.in_ = "master"
+            m.scale_bars.append(bar)
+    m.scale_bars = reading_order(m.scale_bars, lambda b: b.bbox)
+    stated = _stated(dist, m.label)
+    unread = [b for b in m.scale_bars if b.value is None]
+    if not stated or not unread:
+        return
+    # The caption's values, in the order it states them, go to the unread bars in reading order;
+    # one stated value serves every bar of the subfigure ("Scale bars, 50 nm").
+    for k, bar in enumerate(unread):
+        length = stated[min(k, len(stated) - 1)] if len(stated) == len(unread) or len(stated) == 1 else None
+        if length is None:
+            continue
+        set_length(bar, length)
+        bar.source = "caption"
+
+
+def _stated(dist: Distribution | None, label: str | None) -> list[Length]:
+    if dist is None:
+        return []
+    key = label if label in dist.scales else next((k for k in dist.scales if k.lower() == (label or "").lower()), "")
+    statements = dist.scales.get(key) or dist.scales.get("", [])
+    out: list[Length] = []
+    for s in statements:
+        if s.length not in out:
+            out.append(s.length)
+    return out
+
+
+def _classify(rgb: np.ndarray, masters: list[MasterImage], classify: Classifier | None) -> None:
+    """Give every master, dependent and inset a class (graphics cells are plots until a model says otherwise)."""
+    targets: list[tuple[object, Box]] = []
+    for m in masters:
+        if m.dependents:
+            targets += [(d, d.bbox) for d in m.dependents]
+        else:
+            targets.append((m, m.bbox))
+        targets += [(i, i.bbox) for i in m.insets]
+    if classify is None:
+        for obj, _ in targets:
+            kind = getattr(obj, "kind", "image")
+            if kind != "parent":
+                obj.cls, obj.class_confidence = ("graph", 0.5) if kind == "graphics" else ("unclear", 0.0)  # type: ignore[attr-defined]
+        return
+    crops = [rgb[b[1]:b[3], b[0]:b[2]] for _, b in targets]
+    for (obj, _), (cls, conf) in zip(targets, classify(crops), strict=True):
+        obj.cls, obj.class_confidence = cls, conf  # type: ignore[attr-defined]

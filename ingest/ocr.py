@@ -1,0 +1,62 @@
+"""Text recognition with rapidocr (PP-OCRv6 ONNX models shipped in the wheel; no download).
+
+One lazily created engine per process. ``recognize`` reads many small crops in
+one batched call (a few ms each); ``detect`` finds and reads text lines in a
+whole image (slower: seconds per figure, use sparingly). Figure separation and
+plot digitizing both use this module; neither reaches into the other.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TextBox:
+    box: tuple[int, int, int, int]
+    text: str
+    score: float
+
+
+@cache
+def engine():  # type: ignore[no-untyped-def]
+    for name in ("RapidOCR", "rapidocr"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from rapidocr import RapidOCR
+
+    eng = RapidOCR(params={"Global.log_level": "critical"})
+    for name in ("RapidOCR", "rapidocr"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    return eng
+
+
+def _rgb(crop: np.ndarray) -> np.ndarray:
+    if crop.ndim == 2:
+        crop = np.repeat(crop[..., None], 3, axis=2)
+    return np.ascontiguousarray(crop[..., :3])
+
+
+def recognize(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Text and confidence for each crop (one text line each), in order."""
+    if not crops:
+        return []
+    out = engine().recognize_txt([_rgb(c) for c in crops])
+    return [(str(t), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
+
+
+def detect(image: np.ndarray) -> list[TextBox]:
+    """Text lines found anywhere in ``image``, with their axis-aligned boxes."""
+    # rapidocr 3.x keeps use_det/use_cls/use_rec between calls: always pass all three.
+    result = engine()(_rgb(image), use_det=True, use_cls=False, use_rec=True)
+    if result.boxes is None:
+        return []
+    out = []
+    for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
+        xs, ys = quad[:, 0], quad[:, 1]
+        out.append(TextBox((int(xs.min()), int(ys.min()), int(np.ceil(xs.max())), int(np.ceil(ys.max()))),
+                           str(text), float(score)))
+    return out

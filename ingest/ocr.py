@@ -28,7 +28,9 @@ def engine():  # type: ignore[no-untyped-def]
         logging.getLogger(name).setLevel(logging.ERROR)
     from rapidocr import RapidOCR
 
-    eng = RapidOCR(params={"Global.log_level": "critical"})
+    # Detection: never upscale (the default scales the *shorter* side up to 736 px, so a small
+    # strip of label windows became a 3000 px image); callers upscale small text themselves.
+    eng = RapidOCR(params={"Global.log_level": "critical", "Det.limit_type": "max", "Det.limit_side_len": 1600})
     for name in ("RapidOCR", "rapidocr"):
         logging.getLogger(name).setLevel(logging.ERROR)
     return eng

@@ -11,7 +11,7 @@ master.
 
 from __future__ import annotations
 
-from ingest.figures.geometry import Box, as_box, near, union
+from ingest.figures.geometry import Box, as_box, union
 from ingest.figures.labels import LabelMark
 from ingest.figures.panels import Cell
 from ingest.figures.records import Dependent, Inset, MasterImage
@@ -33,6 +33,11 @@ def governing(box: Box, labels: list[LabelMark]) -> int | None:
     return best
 
 
+def _substantial(part: Box, whole: Box) -> bool:
+    """Is a plot or drawing big enough, within its master, to be a dependent (not an annotation)?"""
+    return (part[2] - part[0]) * (part[3] - part[1]) >= 0.15 * (whole[2] - whole[0]) * (whole[3] - whole[1])
+
+
 def _group(cells: list[Cell]) -> Box | None:
     boxes = [c.box for c in cells]
     if not boxes:
@@ -52,39 +57,35 @@ def assemble(cells: list[Cell], labels: list[LabelMark], width: int, height: int
     substantial = [c for c in panels if c.kind == "image" or (c.kind == "graphics" and
                                                               c.width * c.height >= 0.004 * figure_area)]
     if not labels:
-        return [_master(None, substantial, panels)] if substantial else [], []
-    owned: dict[int, list[Cell]] = {i: [] for i in range(len(labels))}
-    extras: dict[int, list[Cell]] = {i: [] for i in range(len(labels))}
+        return [_master(None, panels)] if substantial else [], []
+    governed: dict[int, list[Cell]] = {i: [] for i in range(len(labels))}
     unassigned = []
     for c in panels:
         g = governing(c.box, labels)
-        if g is None:
-            if c in substantial:
-                unassigned.append(c.box)
-            continue
-        (owned if c in substantial else extras)[g].append(c)
+        if g is not None:
+            governed[g].append(c)
+        elif c in substantial:
+            unassigned.append(c.box)
     masters = []
     for i, lab in enumerate(labels):
-        if owned[i]:
-            masters.append(_master(lab, owned[i], owned[i] + extras[i]))
+        if any(c in substantial for c in governed[i]):
+            masters.append(_master(lab, governed[i]))
     return masters, unassigned
 
 
-def _master(label: LabelMark | None, owned: list[Cell], all_cells: list[Cell]) -> MasterImage:
-    images = [c for c in owned if c.kind == "image"]
-    graphics = [c for c in all_cells if c.kind in ("graphics", "text")]
-    graphics_box = _group([c for c in owned if c.kind == "graphics"])
-    if graphics_box is not None:
-        # Axis titles and legends the XY-cut left apart belong to the plot.
-        graphics_box = _group([c for c in graphics if near(c.box, graphics_box, 16)] + [
-            c for c in owned if c.kind == "graphics"])
-    images.sort(key=lambda c: (c.box[1], c.box[0]))
+def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
+    """One master from the cells its label governs: the images, and the drawing or plot around them.
+
+    Its box covers all of them (axis titles, legends and the small marks of a drawing included).
+    It is a parent when it holds several images, or images beside a plot or drawing.
+    """
+    images = sorted((c for c in cells if c.kind == "image"), key=lambda c: (c.box[1], c.box[0]))
+    graphics_box = _group([c for c in cells if c.kind != "image"])
+    bbox = _group(cells)
+    assert bbox is not None
     parts: list[tuple[Box, str]] = [(c.box, "image") for c in images]
-    if graphics_box is not None:
+    if graphics_box is not None and (not images or _substantial(graphics_box, bbox)):
         parts.append((graphics_box, "graphics"))
-    bbox = parts[0][0]
-    for b, _ in parts[1:]:
-        bbox = union(bbox, b)
     text, box = (label.text, as_box(label.box)) if label else (None, None)
     # A master is as certain as its label's reading; an unlabelled figure's single master is a guess.
     confidence = label.score if label else 0.5

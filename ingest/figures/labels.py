@@ -21,7 +21,7 @@ from ingest import ocr
 from ingest.figures.geometry import Box, grey
 from ingest.figures.panels import Cell
 
-_LABEL_TEXT = re.compile(r"^[(\[]?([A-Za-z])(\d?)[)\].:]?$")
+_LABEL_TEXT = re.compile(r"^[(\[]?([A-Za-z])(\d?)[)\]]?[.:,]?$")
 # Only confusions that cannot be a tick label: "|" for l. Others are repaired by the caption's labels.
 _CONFUSABLE = {"|": "l"}
 
@@ -87,23 +87,11 @@ def normalise(text: str) -> str | None:
     return (m.group(1) + m.group(2)) if m else None
 
 
-def _at_a_corner(box: Box, cells: list[Cell]) -> bool:
-    """Is the mark at the top-left corner of some panel (above it, left of it, or on it)?"""
-    x0, y0, x1, y1 = box
-    for c in cells:
-        if c.kind == "text" or c.box == box:
-            continue
-        cx0, cy0 = c.box[0], c.box[1]
-        if x0 <= cx0 + 24 and x1 >= cx0 - 48 and y0 <= cy0 + 24 and y1 >= cy0 - 40:
-            return True
-    return False
-
-
 def candidate_marks(rgb: np.ndarray, cells: list[Cell]) -> list[tuple[Box, bool]]:
     """Where labels may be: glyph-sized gutter cells at a panel corner, and marks in image corners."""
     marks: list[tuple[Box, bool]] = []
     for c in cells:
-        if c.kind == "text" and 5 <= c.height <= 45 and c.width <= 2.6 * c.height + 6 and _at_a_corner(c.box, cells):
+        if c.kind == "text" and 5 <= c.height <= 45 and c.width <= 2.6 * c.height + 6:
             marks.append((c.box, False))
         elif c.kind == "image":
             marks += [(b, True) for b in _corner_marks(rgb, c)]
@@ -118,6 +106,87 @@ def read_marks(rgb: np.ndarray, marks: list[tuple[Box, bool]]) -> list[LabelMark
         if label is not None:
             out.append(LabelMark(box, label, score, inside))
     return out
+
+
+def _corner_window(cell: Cell) -> Box:
+    x0, y0, x1, y1 = cell.box
+    return x0, y0, x0 + min(72, (x1 - x0) // 2), y0 + min(48, (y1 - y0) // 3)
+
+
+def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], scale: int = 2,
+                  max_width: int = 900) -> list[LabelMark]:
+    """Labels in the top-left corners of image panels that the glyph heuristics missed.
+
+    A label printed over busy content (touching a particle, on a textured background) is not a
+    clean component, so text *detection* is run — but on a mosaic of just the corner windows of
+    the panels still without a label, upscaled, in one call (one detection per figure, not per panel).
+    """
+    windows = [_corner_window(c) for c in cells if c.kind == "image"]
+    windows = [w for w in windows if w[2] - w[0] >= 12 and w[3] - w[1] >= 10
+               and not any(_centre(m.box, (w[0] - 48, w[1] - 40, w[2], w[3])) for m in found)]
+    if not windows:
+        return []
+    gap = 16
+    tiles: list[tuple[Box, int, int]] = []  # window, x and y of its tile in the mosaic
+    x = y = row_h = 0
+    for w in windows:
+        tw, th = (w[2] - w[0]) * scale, (w[3] - w[1]) * scale
+        if x and x + tw > max_width:
+            x, y, row_h = 0, y + row_h + gap, 0
+        tiles.append((w, x, y))
+        x, row_h = x + tw + gap, max(row_h, th)
+    mosaic = np.full((y + row_h, max(tx + (w[2] - w[0]) * scale for w, tx, _ in tiles), 3), 255, np.uint8)
+    for w, tx, ty in tiles:
+        crop = rgb[w[1]:w[3], w[0]:w[2]]
+        big = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        mosaic[ty:ty + big.shape[0], tx:tx + big.shape[1]] = big[..., :3]
+    out = []
+    for tb in ocr.detect(mosaic):
+        label = normalise(tb.text)
+        if label is None:
+            continue
+        cx, cy = (tb.box[0] + tb.box[2]) / 2, (tb.box[1] + tb.box[3]) / 2
+        for w, tx, ty in tiles:
+            if tx <= cx < tx + (w[2] - w[0]) * scale and ty <= cy < ty + (w[3] - w[1]) * scale:
+                box = (w[0] + max(0, tb.box[0] - tx) // scale, w[1] + max(0, tb.box[1] - ty) // scale,
+                       w[0] + min(tb.box[2] - tx, (w[2] - w[0]) * scale) // scale,
+                       w[1] + min(tb.box[3] - ty, (w[3] - w[1]) * scale) // scale)
+                out.append(LabelMark(box, label, tb.score, True))
+                break
+    return out
+
+
+def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> list[LabelMark]:
+    """Labels anywhere inside image panels: for touching panels that the layout read as one image.
+
+    Text detection over the whole image cell (upscaled when small, as labels of a downscaled
+    figure may be 7 px high). Only called when the caption names labels we have not found.
+    """
+    out = []
+    for c in cells:
+        if c.kind != "image" or c.width < 120 or c.height < 120:
+            continue
+        x0, y0, x1, y1 = c.box
+        scale = 2 if max(c.width, c.height) <= 700 else 1
+        crop = rgb[y0:y1, x0:x1]
+        if scale > 1:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        for tb in ocr.detect(crop):
+            label = normalise(tb.text)
+            box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
+                   y0 + tb.box[3] // scale)
+            if label is not None and box[3] - box[1] <= 40 and not any(_overlaps(box, m.box) for m in found):
+                out.append(LabelMark(box, label, tb.score, True))
+    return out
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _centre(box: Box, window: Box) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return window[0] <= cx < window[2] and window[1] <= cy < window[3]
 
 
 def _reading_key(box: Box, row_tol: int) -> tuple[int, int]:

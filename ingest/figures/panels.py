@@ -137,6 +137,12 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
     return [box]
 
 
+def _flat(rgb: np.ndarray, box: Box) -> bool:
+    """A block of (nearly) one colour: a shape in a drawing, not an image."""
+    x0, y0, x1, y1 = box
+    return float(rgb[y0:y1, x0:x1].reshape(-1, rgb.shape[2] if rgb.ndim == 3 else 1).std(axis=0).max()) < 4.0
+
+
 def find_cells(rgb: np.ndarray) -> list[Cell]:
     """The figure's cells: images, graphics and text, in reading order."""
     h, w = rgb.shape[:2]
@@ -147,7 +153,7 @@ def find_cells(rgb: np.ndarray) -> list[Cell]:
         x0, y0, x1, y1 = box
         fill = float(mask[y0:y1, x0:x1].mean())
         bw, bh = x1 - x0, y1 - y0
-        if fill > 0.6 and min(bw, bh) >= min_size:
+        if fill > 0.6 and min(bw, bh) >= min_size and not _flat(rgb, box):
             for part in _line_splits(rgb, box, min_size):
                 insets = find_insets(rgb, part)
                 for seam_part in _seam_splits(rgb, part, min_size, insets):
@@ -191,3 +197,58 @@ def _looks_like_label(text: Cell, panel: Cell) -> bool:
     tx0, ty0, tx1, ty1 = text.box
     px0, py0, _, _ = panel.box
     return (tx1 - tx0 <= 30 and ty1 - ty0 <= 30 and px0 - 40 <= tx0 <= px0 + 12 and py0 - 30 <= ty0 <= py0 + 12)
+
+
+def split_at_labels(rgb: np.ndarray, cells: list[Cell], labels: list[Box]) -> list[Cell]:
+    """Split image cells that hold several labels: touching panels with no gutter or seam.
+
+    Each label not at its cell's top-left corner marks the corner of a panel of its own; the cut
+    runs along the strongest straight seam within a few pixels of where that corner predicts,
+    rows first (a guillotine layout), recursively.
+    """
+    out: list[Cell] = []
+    for c in cells:
+        inside = [b for b in labels if c.kind == "image" and centre_in(b, c.box)]
+        if len(inside) < 2:
+            out.append(c)
+            continue
+        for box in _guillotine(rgb, c.box, inside):
+            out.append(Cell(box, "image", c.fill, [i for i in c.insets if centre_in(i, box)]))
+    return out
+
+
+def _guillotine(rgb: np.ndarray, box: Box, labels: list[Box]) -> list[Box]:
+    x0, y0, x1, y1 = box
+    first = min(labels, key=lambda b: (b[1] - y0) + (b[0] - x0))
+    px, py = max(0, first[0] - x0), max(0, first[1] - y0)  # how far labels sit inside their panel's corner
+    g = grey(rgb[y0:y1, x0:x1]).astype(np.float32)
+    for axis in (0, 1):  # 0: a horizontal cut (rows), 1: a vertical cut (columns)
+        starts = sorted({(b[1] - py - y0) if axis == 0 else (b[0] - px - x0) for b in labels})
+        length = (y1 - y0) if axis == 0 else (x1 - x0)
+        for pos in starts:
+            if pos < 24 or pos > length - 24:
+                continue
+            cut = _best_seam(g, pos, axis)
+            if cut is None:
+                continue
+            a = (x0, y0, x1, y0 + cut) if axis == 0 else (x0, y0, x0 + cut, y1)
+            b = (x0, y0 + cut, x1, y1) if axis == 0 else (x0 + cut, y0, x1, y1)
+            la = [lb for lb in labels if centre_in(lb, a)]
+            lb_ = [lb for lb in labels if centre_in(lb, b)]
+            if la and lb_:
+                return (_guillotine(rgb, a, la) if len(la) > 1 else [a]) + (
+                    _guillotine(rgb, b, lb_) if len(lb_) > 1 else [b])
+    return [box]
+
+
+def _best_seam(g: np.ndarray, pos: int, axis: int, reach: int = 8) -> int | None:
+    """The row (axis 0) or column (axis 1) near ``pos`` where the content jumps most along the whole cell."""
+    diff = np.abs(np.diff(g, axis=axis))  # diff[i] is the jump between i and i + 1
+    profile = diff.mean(axis=1) if axis == 0 else diff.mean(axis=0)
+    lo, hi = max(1, pos - reach), min(len(profile) - 1, pos + reach)
+    if hi <= lo:
+        return None
+    i = lo + int(np.argmax(profile[lo:hi]))
+    # a real seam stands out from the jumps around it
+    around = np.median(profile[max(0, i - 20):i + 20])
+    return i + 1 if profile[i] > 2.0 * around + 2 else None

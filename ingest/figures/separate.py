@@ -16,8 +16,8 @@ import numpy as np
 from ingest.captions import Distribution, distribute_caption
 from ingest.figures.assemble import assemble
 from ingest.figures.geometry import Box, centre_in, grown, reading_order
-from ingest.figures.labels import candidate_marks, choose_labels, read_marks
-from ingest.figures.panels import find_cells
+from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, inner_labels, read_marks
+from ingest.figures.panels import find_cells, split_at_labels
 from ingest.figures.records import MasterImage, ScaleBar, Separation
 from ingest.figures.scalebars import gutter_bar, read_bars, set_length
 from ingest.units import Length
@@ -38,7 +38,14 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
     gutter_bars = {i: bar for i, c in enumerate(cells) if c.kind != "image" and (bar := gutter_bar(rgb, c.box))}
     cells = [c for i, c in enumerate(cells) if i not in gutter_bars]
     marks = read_marks(rgb, candidate_marks(rgb, cells))
+    marks += corner_labels(rgb, cells, marks)
     labels = choose_labels(marks, expected or None)
+    if expected and len(labels) < len(expected):
+        # The caption names labels we have not seen: look inside the images for them, and split
+        # images that turn out to hold several labelled panels.
+        marks += inner_labels(rgb, cells, marks)
+        labels = choose_labels(marks, expected)
+        cells = split_at_labels(rgb, cells, [m.box for m in labels])
     masters, unassigned = assemble(cells, labels, w, h)
     _classify(rgb, masters, classify)
     for m in masters:

@@ -199,6 +199,23 @@ def _grey_to_rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(img[..., None], 3, axis=2)
 
 
+_COLOURMAPS = (cv2.COLORMAP_JET, cv2.COLORMAP_INFERNO, cv2.COLORMAP_HOT, cv2.COLORMAP_VIRIDIS)
+_MAP_HUES = ((70, 140, 255), (255, 60, 60), (60, 220, 90), (255, 200, 40), (200, 80, 255))
+
+
+def _as_printed(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A grey micrograph as journals print it: mostly grey, sometimes false-coloured (STEM
+    intensity maps) or in one hue (EDS elemental maps)."""
+    r = rng.random()
+    if r < 0.12:
+        bgr = cv2.applyColorMap(img, _COLOURMAPS[int(rng.integers(len(_COLOURMAPS)))])
+        return np.ascontiguousarray(bgr[..., ::-1])
+    if r < 0.2:
+        hue = np.array(_MAP_HUES[int(rng.integers(len(_MAP_HUES)))], np.float32)
+        return (img[..., None].astype(np.float32) / 255 * hue).astype(np.uint8)
+    return _grey_to_rgb(img)
+
+
 def _micrograph(kind: str, shape: tuple[int, int], rng: np.random.Generator, material: str, morphology: str,
                 technique: str | None = None) -> micrographs.Micrograph:
     if kind == "stem":
@@ -265,7 +282,7 @@ def _render_panel(canvas: np.ndarray, p: PanelPlan, plan: FigurePlan, content_bo
     bbox: Box = content_box
     if p.kind in ("stem", "sem_tem"):
         m = _micrograph(p.kind, shape, rng, plan.material, plan.morphology)
-        canvas[y0:y1, x0:x1] = _grey_to_rgb(m.image)
+        canvas[y0:y1, x0:x1] = _as_printed(m.image, rng)
         description, structure = _describe(m), m.structure
         if p.inset:
             ibox = _inset(canvas, content_box, m, p.inset, rng)
@@ -291,7 +308,7 @@ def _render_panel(canvas: np.ndarray, p: PanelPlan, plan: FigurePlan, content_bo
                 dbox = (x0, y0 + k * (step + gap), x1, y0 + k * (step + gap) + step)
             m = _micrograph(sub_kind, (dbox[3] - dbox[1], dbox[2] - dbox[0]), rng, plan.material, plan.morphology,
                             technique)
-            canvas[dbox[1]:dbox[3], dbox[0]:dbox[2]] = _grey_to_rgb(m.image)
+            canvas[dbox[1]:dbox[3], dbox[0]:dbox[2]] = _as_printed(m.image, rng)
             dependents.append(DependentTruth(dbox, "microscopy"))
             descriptions.append(_describe(m))
             bar_here = p.scale_bar and (k == n - 1 or rng.random() < 0.3) and min(step, y1 - y0) >= 80

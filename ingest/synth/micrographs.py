@@ -146,8 +146,16 @@ def particle_micrograph(shape: tuple[int, int], rng: np.random.Generator, materi
     else:
         edges = np.abs(ndimage.gaussian_laplace(density, 1.5))
         img = 0.15 + 0.45 * np.clip(density, 0, 1) + 1.2 * edges
-    img = ndimage.gaussian_filter(img, rng.uniform(0.6, 1.4))
+    # Support film or liquid: a smooth, uneven background; low-magnification and liquid-cell images are soft.
+    background = ndimage.gaussian_filter(rng.random((h, w)), max(2.0, min(h, w) / 8))
+    background = (background - background.mean()) / (background.std() or 1)
+    img = img + rng.uniform(0, 0.12) * background
+    img = ndimage.gaussian_filter(img, rng.uniform(0.6, 1.4) if rng.random() < 0.7 else rng.uniform(2.0, 4.0))
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     img = img + 0.05 * (rng.uniform(-1, 1) * xx + rng.uniform(-1, 1) * yy)
     img = img + rng.normal(0, rng.uniform(0.02, 0.06), img.shape)
-    return Micrograph(_to_uint8(img), nm_per_px, technique, f"{material} {morphology}")
+    out = _to_uint8(img)
+    if rng.random() < 0.4:  # printed with a compressed grey range (low contrast)
+        lo, hi = rng.uniform(20, 80), rng.uniform(170, 235)
+        out = (lo + out.astype(np.float32) * (hi - lo) / 255).astype(np.uint8)
+    return Micrograph(out, nm_per_px, technique, f"{material} {morphology}")

@@ -197,6 +197,87 @@ def cmd_captions(ns: argparse.Namespace) -> int:
     return run_per_item(inputs, lambda a: _captions(a, families), ns.json, _render_captions, "caption", (ValueError,))
 
 
+# -- separate, read-scale --------------------------------------------------------
+
+
+def _read_image(path: str) -> Any:
+    from ingest.errors import CorruptImageError
+    from ingest.images import decode_rgb
+
+    p = Path(path)
+    if not p.is_file():
+        raise CorruptImageError(path, "no such file")
+    return decode_rgb(p.read_bytes(), path)
+
+
+def _classifier(model: str | None) -> Any:
+    """The trained panel classifier, or None (with a note) when it has not been built yet."""
+    from ingest.figures.classify import PanelClassifier
+
+    path = Path(model) if model else None
+    if path is None and Path("params.yaml").exists():
+        from ingest.config import load_params
+
+        path = Path(load_params("params.yaml").get("figures", {}).get("classifier", {}).get("model", ""))
+    path = path or Path("data/models/panels/classifier.pt")
+    if not path.is_file():
+        print(f"note: no panel classifier at {path} (build it with `dvc repro train_classifier`); "
+              "image classes are reported as 'unclear'", file=sys.stderr)
+        return None
+    return PanelClassifier.load(path)
+
+
+def _render_separation(r: dict[str, Any]) -> str:
+    lines = [f"{r['width']}×{r['height']} px, {len(r['master_images'])} master images"]
+    for m in r["master_images"]:
+        bars = ", ".join(f"{b['value']:g} {b['unit']} = {b['nm_per_px']:.4g} nm/px ({b['source']})"
+                         for b in m["scale_bars"] if b["value"] is not None and b["nm_per_px"])
+        lines.append(f"  [{m['label'] or '-'}] {m['class']:<12} {m['bbox']}  dependents {len(m['dependents'])}, "
+                     f"insets {len(m['insets'])}" + (f"; scale {bars}" if bars else ""))
+    return "\n".join(lines)
+
+
+def cmd_separate(ns: argparse.Namespace) -> int:
+    from ingest.errors import InputError
+    from ingest.figures.separate import separate_figure
+
+    inputs = [{"image": p, "caption": ns.caption} for p in ns.images] + (
+        read_batch(ns.batch, "image") if ns.batch else [])
+    if not inputs:
+        print("separate: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    classify = _classifier(ns.model)
+
+    def one(args: dict[str, Any]) -> dict[str, Any]:
+        return separate_figure(_read_image(args["image"]), args.get("caption"), classify, args["image"]).to_json()
+
+    return run_per_item(inputs, one, ns.json, _render_separation, "image", (InputError,))
+
+
+def cmd_read_scale(ns: argparse.Namespace) -> int:
+    from ingest.errors import InputError
+    from ingest.figures.scalebars import read_bars
+
+    inputs = [{"image": p} for p in ns.images] + (read_batch(ns.batch, "image") if ns.batch else [])
+    if not inputs:
+        print("read-scale: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+
+    def one(args: dict[str, Any]) -> list[dict[str, Any]]:
+        rgb = _read_image(args["image"])
+        h, w = rgb.shape[:2]
+        bars = read_bars(rgb, (0, 0, w, h), max_bars=ns.max_bars)
+        return [{k: v for k, v in b.to_json().items() if k not in ("in", "source")} for b in bars]
+
+    def render(bars: list[dict[str, Any]]) -> str:
+        if not bars:
+            return "no scale bar found"
+        return "\n".join(f"bar {b['bbox']} {b['length_px']} px: {b['label_text'] or '(no label read)'}"
+                         + (f" = {b['nm_per_px']:.4g} nm/px" if b["nm_per_px"] else "") for b in bars)
+
+    return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
+
+
 # -- sql -----------------------------------------------------------------------
 
 
@@ -351,6 +432,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE.jsonl", help='one {"caption": ..., "labels": [...]} object per line')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_captions)
+
+    p = sub.add_parser("separate", help="cut compound figures into master images, dependents and insets",
+                       description="Separate compound figures by the Master-Dependent-Inset model: subfigure "
+                                   "labels, the master image each governs, its dependents and insets, the class "
+                                   "of each, and the scale bars read into nm/px (the caption's stated scale when "
+                                   "the image prints none). Models load once per call: pass many images.")
+    p.add_argument("images", nargs="*", metavar="IMAGE")
+    p.add_argument("--caption", help="the figure's caption (guides labels; supplies stated scales)")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ..., "caption": ...} object per line')
+    p.add_argument("--model", help="panel classifier (default: params.yaml figures.classifier.model)")
+    p.add_argument("--json", action="store_true", help="JSON output (JSON Lines for several inputs)")
+    p.set_defaults(func=cmd_separate)
+
+    p = sub.add_parser("read-scale", help="find scale bars in an image and read them into nm/px",
+                       description="Find the scale bars in one micrograph (or any image): the bar, its printed "
+                                   "label read by OCR, the value and unit, and nm per pixel.")
+    p.add_argument("images", nargs="*", metavar="IMAGE")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ...} object per line')
+    p.add_argument("--max-bars", type=int, default=3, help="report at most this many bars per image (default 3)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_read_scale)
 
     p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
                        description="Search the publishers for a query and save article pages and figure images "

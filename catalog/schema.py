@@ -180,13 +180,14 @@ SUBFIGURES = _spec(
             nullable=False),
         col("figure_id", pa.string(), "figure it was cut from", nullable=False),
         col("article_id", pa.string(), "article of the figure"),
-        col("role", pa.string(), "master, dependent or inset"),
+        col("role", pa.string(), "master, dependent, inset, or unassigned (content no label governs)"),
         col("parent_id", pa.string(), "for dependents and insets: the subfigure that contains them"),
         col("label", pa.string(), "subfigure label ('a', 'b', ...); null when unlabelled"),
         col("bbox", BBOX, "box in figure pixels"),
         col("label_bbox", BBOX, "box of the printed label, figure pixels"),
         col("class", pa.string(), "microscopy, diffraction, graph, illustration, photo, unclear or parent"),
         col("confidence", pa.float32(), "classifier confidence, 0-1"),
+        col("detection_confidence", pa.float32(), "masters: how sure the separation is (its label's OCR score)"),
         col("caption_text", pa.string(), "this subfigure's part of the caption"),
         col("keywords", STRINGS, "query keywords in its caption text"),
         col("nm_per_px", pa.float64(), "physical scale, nm per pixel; null when unknown"),
@@ -214,6 +215,20 @@ SCALE_BARS = _spec(
         col("confidence", pa.float32(), "0-1"),
         *_provenance(),
     ],
+)
+
+THUMBNAILS = _spec(
+    "thumbnails",
+    ("subfigure_id",),
+    "A small JPEG of every subfigure for browsing (Lance); full crops come from images by bbox.",
+    [
+        col("subfigure_id", pa.string(), "subfigure shown", nullable=False),
+        col("figure_id", pa.string(), "figure of the subfigure"),
+        col("width", pa.int32(), "thumbnail width, px"),
+        col("height", pa.int32(), "thumbnail height, px"),
+        col("bytes", pa.large_binary(), "JPEG bytes"),
+    ],
+    storage="lance",
 )
 
 LABELS = _spec(
@@ -318,6 +333,7 @@ TABLES: dict[str, TableSpec] = {
         CAPTION_SEGMENTS,
         SUBFIGURES,
         SCALE_BARS,
+        THUMBNAILS,
         LABELS,
         SPECTRA,
         STEM_LIBRARY,

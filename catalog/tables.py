@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -62,6 +62,19 @@ class Lake:
         if spec.storage == "lance":
             return lance.dataset(str(self.path(spec))).to_table(columns=columns)
         return pq.read_table(self.path(spec), columns=columns, schema=spec.schema)
+
+    def image_reader(self) -> Callable[[str], bytes | None]:
+        """A function from an image's sha256 to its bytes, by random access into ``images.lance``."""
+        if not self.exists("images"):
+            return lambda _sha: None
+        ds = lance.dataset(str(self.path("images")))
+        row_of = {sha: i for i, sha in enumerate(ds.to_table(columns=["sha256"]).column("sha256").to_pylist())}
+
+        def read(sha: str) -> bytes | None:
+            i = row_of.get(sha)
+            return None if i is None else ds.take([i], columns=["bytes"]).column("bytes")[0].as_py()
+
+        return read
 
     def count(self, table: str) -> int:
         spec = TABLES[table]

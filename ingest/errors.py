@@ -36,3 +36,7 @@ class CorruptImageError(InputError):
 
 class ImageTooLargeError(InputError):
     """The image is larger than the configured limit (decompression-bomb guard)."""
+
+
+class EmptyFigureError(InputError):
+    """The image decodes but holds nothing to separate (blank, or too small to carry a subfigure)."""

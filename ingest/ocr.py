@@ -9,6 +9,7 @@ plot digitizing both use this module; neither reaches into the other.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,7 +31,10 @@ def engine():  # type: ignore[no-untyped-def]
 
     # Detection: never upscale (the default scales the *shorter* side up to 736 px, so a small
     # strip of label windows became a 3000 px image); callers upscale small text themselves.
-    eng = RapidOCR(params={"Global.log_level": "critical", "Det.limit_type": "max", "Det.limit_side_len": 1600})
+    threads = int(os.environ.get("FIGLAKE_OCR_THREADS", "-1"))  # -1: onnxruntime's default (all cores)
+    eng = RapidOCR(params={"Global.log_level": "critical", "Det.limit_type": "max", "Det.limit_side_len": 1600,
+                           "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                           "EngineConfig.onnxruntime.inter_op_num_threads": threads})
     for name in ("RapidOCR", "rapidocr"):
         logging.getLogger(name).setLevel(logging.ERROR)
     return eng

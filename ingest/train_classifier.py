@@ -130,7 +130,7 @@ def train(x: np.ndarray, f: np.ndarray, y: np.ndarray, groups: np.ndarray, epoch
                "holdout_figures": len(held),
                "holdout_accuracy": round(float((pred == y[val]).mean()), 4) if n_val else None,
                "holdout_per_class": per_class,
-               "class_counts": {c: int(n) for c, n in zip(CLASSES, np.bincount(y, minlength=len(CLASSES)), strict=True)}}
+               "class_counts": dict(zip(CLASSES, np.bincount(y, minlength=len(CLASSES)).tolist(), strict=True))}
     return model, metrics
 
 

@@ -20,6 +20,7 @@ stay apart as label candidates. Boxes are ``(x0, y0, x1, y1)``, x1/y1 exclusive.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import cv2
@@ -112,6 +113,16 @@ def _line_splits(rgb: np.ndarray, box: Box, min_size: int) -> list[Box]:
     return [box]
 
 
+def _peaks(profile: np.ndarray, level: float, apart: int = 4) -> int:
+    """How many separate peaks (more than ``apart`` px from each other) reach ``level``."""
+    count, last = 0, -apart - 1
+    for i in np.flatnonzero(profile >= level):
+        if i - last > apart:
+            count += 1
+        last = i
+    return count
+
+
 def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) -> list[Box]:
     """Split touching images at a seam: a column (row) where the content jumps along (nearly) the whole cell."""
     x0, y0, x1, y1 = box
@@ -123,13 +134,15 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
         for ix0, iy0, ix1, iy1 in insets:  # an inset's frame is not a seam between panels
             diff[max(0, iy0 - y0 - 3):max(0, iy1 - y0 + 3), max(0, ix0 - x0 - 3):max(0, ix1 - x0 + 3)] = np.nan
         # A seam: the jump is large in at least 70 % of the rows (columns), far above the typical change.
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows wholly inside an inset are all-NaN
             along = np.nan_to_num(np.nanpercentile(diff, 30, axis=0 if axis == 1 else 1))
         typical = np.median(along) + 1e-3
         score = along / typical
         n = len(score)
         idx = [i for i in np.argsort(-score)[:5] if min_size <= i < n - min_size and score[i] > 6.0 and along[i] > 12]
-        if idx:
+        # Seams are few: a lattice or a stack of fibres jumps at many rows alike, and has no seam.
+        if idx and _peaks(score, 0.67 * score[idx[0]]) <= 3:
             i = int(idx[0]) + 1
             first = (x0, y0, x0 + i, y1) if axis == 1 else (x0, y0, x1, y0 + i)
             second = (x0 + i, y0, x1, y1) if axis == 1 else (x0, y0 + i, x1, y1)
@@ -150,21 +163,99 @@ def find_cells(rgb: np.ndarray) -> list[Cell]:
     min_size = max(24, min(h, w) // 12)
     cells: list[Cell] = []
     for box in xy_cut(mask, (0, 0, w, h)):
-        x0, y0, x1, y1 = box
-        fill = float(mask[y0:y1, x0:x1].mean())
-        bw, bh = x1 - x0, y1 - y0
-        if fill > 0.6 and min(bw, bh) >= min_size and not _flat(rgb, box):
-            for part in _line_splits(rgb, box, min_size):
-                insets = find_insets(rgb, part)
-                for seam_part in _seam_splits(rgb, part, min_size, insets):
-                    px0, py0, px1, py1 = seam_part
-                    cells.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
-                                      [b for b in insets if centre_in(b, seam_part)]))
-        elif max(bw, bh) <= 48 and min(bw, bh) <= 40:
-            cells.append(Cell(box, "text", fill))
-        else:
-            cells.append(Cell(box, "graphics", fill))
+        # Only a cell spanning much of the figure can be several panels run together; a single
+        # plot or drawing with a dense area inside stays whole.
+        big = (box[2] - box[0]) * (box[3] - box[1]) >= 0.3 * w * h
+        cells += _read_cell(rgb, mask, box, min_size, nested=not big)
     return _merge_text_into_graphics(cells)
+
+
+def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, nested: bool = False) -> list[Cell]:
+    """One XY-cut cell as image panels, a plot or drawing, or text."""
+    x0, y0, x1, y1 = box
+    fill = float(mask[y0:y1, x0:x1].mean())
+    bw, bh = x1 - x0, y1 - y0
+    # Light micrographs (SEM on a bright support, TEM of sparse particles) are mostly above the
+    # ink level yet not page-white: count them as images by their non-white share.
+    solid = fill > 0.6 or float((grey(rgb[y0:y1, x0:x1]) < 245).mean()) > 0.92
+    if solid and min(bw, bh) >= min_size and not _flat(rgb, box):
+        out = []
+        for part in _line_splits(rgb, box, min_size):
+            insets = find_insets(rgb, part)
+            for seam_part in _seam_splits(rgb, part, min_size, insets):
+                px0, py0, px1, py1 = seam_part
+                out.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
+                                [b for b in insets if centre_in(b, seam_part)]))
+        return out
+    if max(bw, bh) <= 48 and min(bw, bh) <= 40:
+        return [Cell(box, "text", fill)]
+    regions = [] if nested else _image_regions(rgb, box, min_size)
+    if not regions:
+        return [Cell(box, "graphics", fill)]
+    # Images touching plots or drawings with no white between them: take the images out and
+    # read what is left (the plots, their labels) as cells of its own.
+    rest = mask.copy()
+    out = []
+    for r in regions:
+        rest[r[1]:r[3], r[0]:r[2]] = False
+        out += _read_cell(rgb, mask, r, min_size, nested=True)
+    for sub in xy_cut(rest, box):
+        out += _read_cell(rgb, rest, sub, min_size, nested=True)
+    return out
+
+
+def _rectangles(grid: np.ndarray, x0: int, y0: int, x1: int, y1: int, depth: int = 0) -> list[Box]:
+    """Split the True cells of a boolean grid into rectangles by guillotine cuts where the filled
+    height (width) of its columns (rows) changes most: an image beside a shorter one, a plot beside
+    an image, each come out as their own rectangle."""
+    sub = grid[y0:y1, x0:x1]
+    rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+    if len(rows) == 0:
+        return []
+    x0, x1, y0, y1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[0]), y0 + int(rows[-1]) + 1
+    sub = grid[y0:y1, x0:x1]
+    if sub.mean() >= 0.9 or depth > 12:
+        return [(x0, y0, x1, y1)]
+    dc = np.abs(np.diff(sub.sum(axis=0))) / sub.shape[0]
+    dr = np.abs(np.diff(sub.sum(axis=1))) / sub.shape[1]
+    if max(dc.max(initial=0), dr.max(initial=0)) < 0.2:
+        return [(x0, y0, x1, y1)] if sub.mean() >= 0.75 else []
+    if dc.max(initial=0) >= dr.max(initial=0):
+        cut = x0 + int(np.argmax(dc)) + 1
+        return _rectangles(grid, x0, y0, cut, y1, depth + 1) + _rectangles(grid, cut, y0, x1, y1, depth + 1)
+    cut = y0 + int(np.argmax(dr)) + 1
+    return _rectangles(grid, x0, y0, x1, cut, depth + 1) + _rectangles(grid, x0, cut, x1, y1, depth + 1)
+
+
+def _image_regions(rgb: np.ndarray, box: Box, min_size: int, block: int = 8) -> list[Box]:
+    """Rectangles of solid (non-white) content inside a mixed cell, found on a grid of ``block`` px
+    and then moved to the pixel rows and columns where the content starts."""
+    x0, y0, x1, y1 = box
+    if min(x1 - x0, y1 - y0) < 2 * min_size:
+        return []
+    dense = grey(rgb[y0:y1, x0:x1]) < 245
+    hb, wb = dense.shape[0] // block, dense.shape[1] // block
+    grid = dense[:hb * block, :wb * block].reshape(hb, block, wb, block).mean(axis=(1, 3)) > 0.9
+    out = []
+    for bx0, by0, bx1, by1 in _rectangles(grid, 0, 0, wb, hb):
+        if min(bx1 - bx0, by1 - by0) * block < min_size:
+            continue
+        px0, py0, px1, py1 = bx0 * block, by0 * block, bx1 * block, by1 * block
+        # Where the region meets white, its edge is the first solid row/column within a block.
+        band = dense[py0:py1]
+        lo = max(0, px0 - block)
+        cols = np.flatnonzero(band[:, lo:px0 + block].mean(axis=0) > 0.8)
+        px0 = lo + int(cols[0]) if len(cols) else px0
+        cols = np.flatnonzero(band[:, px1 - block:px1 + block].mean(axis=0) > 0.8)
+        px1 = px1 - block + int(cols[-1]) + 1 if len(cols) else px1
+        band = dense[:, px0:px1]
+        lo = max(0, py0 - block)
+        rows = np.flatnonzero(band[lo:py0 + block].mean(axis=1) > 0.8)
+        py0 = lo + int(rows[0]) if len(rows) else py0
+        rows = np.flatnonzero(band[py1 - block:py1 + block].mean(axis=1) > 0.8)
+        py1 = py1 - block + int(rows[-1]) + 1 if len(rows) else py1
+        out.append((x0 + px0, y0 + py0, x0 + px1, y0 + py1))
+    return out
 
 
 def _merge_text_into_graphics(cells: list[Cell]) -> list[Cell]:

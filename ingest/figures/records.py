@@ -9,7 +9,7 @@ shape of ARCHITECTURE.md's ``figlake separate`` contract.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.figures.geometry import Box
@@ -95,9 +95,31 @@ class Separation:
     width: int
     height: int
     master_images: list[MasterImage]
-    unassigned: list[dict[str, Any]] = field(default_factory=list)
+    unassigned: list[Box] = field(default_factory=list)
+    """content no label governs"""
     caption_labels: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"width": self.width, "height": self.height,
-                "master_images": [m.to_json() for m in self.master_images], "unassigned": self.unassigned}
+                "master_images": [m.to_json() for m in self.master_images],
+                "unassigned": [{"bbox": list(b)} for b in self.unassigned]}
+
+    def scaled(self, f: float) -> Separation:
+        """The separation of the same figure ``f`` times larger (run small, report at full size)."""
+        def box(b: Box) -> Box:
+            return round(b[0] * f), round(b[1] * f), round(b[2] * f), round(b[3] * f)
+
+        def maybe(b: Box | None) -> Box | None:
+            return None if b is None else box(b)
+
+        def bar(b: ScaleBar) -> ScaleBar:
+            nm_per_px = b.nm_per_px / f if b.nm_per_px is not None else None
+            return replace(b, bbox=box(b.bbox), label_bbox=maybe(b.label_bbox), length_px=b.length_px * f,
+                           nm_per_px=nm_per_px)
+
+        masters = [replace(m, bbox=box(m.bbox), label_bbox=maybe(m.label_bbox),
+                           dependents=[replace(d, bbox=box(d.bbox)) for d in m.dependents],
+                           insets=[replace(i, bbox=box(i.bbox)) for i in m.insets],
+                           scale_bars=[bar(b) for b in m.scale_bars]) for m in self.master_images]
+        return Separation(round(self.width * f), round(self.height * f), masters,
+                          [box(b) for b in self.unassigned], self.caption_labels)

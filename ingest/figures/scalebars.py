@@ -141,6 +141,8 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
                 continue
             top, bottom, bx0, bx1 = by + body[0], by + body[1], bx + body[2], bx + body[3]
             bh = bottom - top
+            if top == 0 or bottom >= h or bx0 == 0 or bx1 >= w:
+                continue  # a bar is printed on the image, with image all round it; an edge strip is a border
             # end ticks: columns that cover the bar's rows and reach a little above or below
             while bx0 > 0 and level[top:bottom, bx0 - 1].all() and _run_len(level[:, bx0 - 1], top) <= 4 * bh + 6:
                 bx0 -= 1
@@ -220,40 +222,53 @@ def _run_len(column: np.ndarray, row: int) -> int:
     return up + down
 
 
-def _label_box(rgb: np.ndarray, bar: Bar, host: Box) -> Box | None:
-    """The text line printed next to ``bar`` (same polarity), or None."""
+def _label_boxes(rgb: np.ndarray, bar: Bar, host: Box) -> list[Box]:
+    """Text lines printed next to ``bar``, nearest first: in the bar's colour, then the other.
+
+    Labels are usually the bar's colour, but black text beside a white bar (or the reverse, on a
+    mid-grey image) is common enough to look for both.
+    """
     bx0, by0, bx1, by1 = bar.box
     hx0, hy0, hx1, hy1 = host
     length = bx1 - bx0
     # search window: a bar's width either side, ~3 text heights above and below
     wx0, wx1 = max(hx0, bx0 - length - 10), min(hx1, bx1 + length + 10)
     wy0, wy1 = max(hy0, by0 - 40), min(hy1, by1 + 40)
-    g = cv2.cvtColor(np.ascontiguousarray(rgb[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
-    mask = (g >= 200) if bar.polarity == "white" else (g <= 60)
-    mask[by0 - wy0:by1 - wy0 + 1, bx0 - wx0:bx1 - wx0] = False  # not the bar itself
+    g = cv2.cvtColor(np.ascontiguousarray(rgb[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY).astype(np.int16)
+    if g.size == 0:
+        return []
+    median = float(np.median(g))
+    masks = {"white": g >= max(180.0, median + 50), "black": g <= min(80.0, median - 50)}
+    order = [bar.polarity, "black" if bar.polarity == "white" else "white"]
+    found: list[tuple[float, Box]] = []
+    for polarity in order:
+        mask = masks[polarity]
+        mask[max(0, by0 - wy0 - 1):by1 - wy0 + 1, max(0, bx0 - wx0):bx1 - wx0] = False  # not the bar itself
+        for line in _text_lines(mask):
+            box = (wx0 + line[0], wy0 + line[1], wx0 + line[2], wy0 + line[3])
+            distance = max(0, box[1] - by1, by0 - box[3]) + max(0, box[0] - bx1, bx0 - box[2])
+            found.append((distance, box))
+    return [b for _, b in sorted(found, key=lambda f: f[0])[:3]]
+
+
+def _text_lines(mask: np.ndarray) -> list[Box]:
+    """Runs of at least two glyph-sized components sharing a baseline with letter-sized gaps."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    glyphs = [(int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3])) for s in stats[1:n]
-              if 4 <= s[3] <= 36 and s[2] <= 40 and s[4] >= 6]
-    if not glyphs:
-        return None
-    # The line nearest the bar: glyphs sharing a baseline band with the glyph closest to the bar.
-    cx, cy = (bx0 + bx1) / 2 - wx0, (by0 + by1) / 2 - wy0
-    seed = min(glyphs, key=lambda b: abs((b[1] + b[3]) / 2 - cy) + 0.3 * abs((b[0] + b[2]) / 2 - cx))
-    line = [b for b in glyphs if abs((b[1] + b[3]) / 2 - (seed[1] + seed[3]) / 2) <= max(4, (seed[3] - seed[1]) * 0.6)]
-    line.sort()
-    # keep the run of glyphs around the seed with letter-sized gaps
-    idx = line.index(seed)
-    gap = max(8, int(1.2 * (seed[3] - seed[1])))
-    lo = hi = idx
-    while lo > 0 and line[lo][0] - line[lo - 1][2] <= gap:
-        lo -= 1
-    while hi < len(line) - 1 and line[hi + 1][0] - line[hi][2] <= gap:
-        hi += 1
-    xs0 = min(b[0] for b in line[lo:hi + 1])
-    ys0 = min(b[1] for b in line[lo:hi + 1])
-    xs1 = max(b[2] for b in line[lo:hi + 1])
-    ys1 = max(b[3] for b in line[lo:hi + 1])
-    return wx0 + xs0, wy0 + ys0, wx0 + xs1, wy0 + ys1
+    glyphs = sorted((int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3])) for s in stats[1:n]
+                    if 4 <= s[3] <= 36 and s[2] <= 40 and s[4] >= 6)
+    lines: list[list[tuple[int, int, int, int]]] = []
+    for g in glyphs:  # left to right: join the line whose last glyph is level and close
+        h = g[3] - g[1]
+        for line in lines:
+            last = line[-1]
+            level = abs((g[1] + g[3]) / 2 - (last[1] + last[3]) / 2) <= max(4, 0.6 * h)
+            if level and 0 <= g[0] - last[2] + 2 <= max(8, int(1.2 * h)):
+                line.append(g)
+                break
+        else:
+            lines.append([g])
+    return [(min(b[0] for b in run), min(b[1] for b in run), max(b[2] for b in run), max(b[3] for b in run))
+            for run in lines if len(run) >= 2]
 
 
 def read_bars(rgb: np.ndarray, host: Box, max_bars: int = 3) -> list[ScaleBar]:
@@ -274,17 +289,16 @@ def gutter_bar(rgb: np.ndarray, box: Box) -> ScaleBar | None:
 
 def _read(rgb: np.ndarray, bar: Bar, host: Box) -> ScaleBar:
     sb = ScaleBar(as_box(bar.box), float(bar.box[2] - bar.box[0]), confidence=round(bar.confidence, 3))
-    lbox = _label_box(rgb, bar, host)
-    if lbox is not None:
-        x0, y0, x1, y1 = lbox
-        pad = 3
-        h, w = rgb.shape[:2]
+    h, w = rgb.shape[:2]
+    pad = 3
+    for x0, y0, x1, y1 in _label_boxes(rgb, bar, host):
         read = read_label_crop(rgb[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)])
         if read is not None:
             length, text, score = read
-            sb.label_text, sb.label_bbox, sb.source = text, as_box(lbox), "image"
+            sb.label_text, sb.label_bbox, sb.source = text, as_box((x0, y0, x1, y1)), "image"
             set_length(sb, length)
             sb.confidence = min(sb.confidence, score)
+            break
     return sb
 
 

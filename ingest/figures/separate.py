@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from ingest.captions import Distribution, distribute_caption
+from ingest.errors import EmptyFigureError
 from ingest.figures.assemble import assemble
-from ingest.figures.geometry import Box, centre_in, grown, reading_order
+from ingest.figures.geometry import Box, as_box, centre_in, grown, reading_order
 from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, inner_labels, read_marks
 from ingest.figures.panels import find_cells, split_at_labels
 from ingest.figures.records import MasterImage, ScaleBar, Separation
@@ -25,16 +27,33 @@ from ingest.units import Length
 Classifier = Callable[[list[np.ndarray]], list[tuple[str, float]]]
 
 
-def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Classifier | None = None) -> Separation:
+MIN_SIDE = 32
+"""Smaller images cannot hold a subfigure worth the name (icons, spacer GIFs)."""
+MAX_SIDE = 2400
+"""Larger figures are separated at this size and the result scaled back (journal figures are
+read at ~1000 px; a 6000 px scan is no clearer to the layout analysis, only slower)."""
+
+
+def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Classifier | None = None,
+                    source: str = "image") -> Separation:
     """Separate a compound figure (H×W×3 uint8) into master images, dependents and insets.
 
-    ``classify`` maps image crops to (class, confidence); without it, images keep the layout's
-    guess ("image" panels are "unclear", plots "graph").
+    ``classify`` maps image crops to (class, confidence); without it, images are "unclear" and
+    plots "graph". Raises ``EmptyFigureError`` (naming ``source``) for an image too small to hold
+    a subfigure or with nothing on it.
     """
     h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise EmptyFigureError(source, f"{w}×{h} px is too small to hold a subfigure (< {MIN_SIDE} px)")
+    if max(h, w) > MAX_SIDE:
+        f = MAX_SIDE / max(h, w)
+        small = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        return separate_figure(small, caption, classify, source).scaled(1 / f)
     dist = distribute_caption(caption) if caption else None
     expected = [lab for lab in dist.labels if lab] if dist else []
     cells = find_cells(rgb)
+    if not cells:
+        raise EmptyFigureError(source, "the image is blank (no content darker than the page)")
     gutter_bars = {i: bar for i, c in enumerate(cells) if c.kind != "image" and (bar := gutter_bar(rgb, c.box))}
     cells = [c for i, c in enumerate(cells) if i not in gutter_bars]
     marks = read_marks(rgb, candidate_marks(rgb, cells))
@@ -50,7 +69,7 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
     _classify(rgb, masters, classify)
     for m in masters:
         _read_scale_bars(rgb, m, list(gutter_bars.values()), dist)
-    return Separation(w, h, masters, [{"bbox": list(b)} for b in unassigned], expected)
+    return Separation(w, h, masters, [as_box(b) for b in unassigned], expected)
 
 
 def _images(m: MasterImage) -> list[tuple[int | str, Box]]:

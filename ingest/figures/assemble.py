@@ -79,10 +79,13 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
     Its box covers all of them (axis titles, legends and the small marks of a drawing included).
     It is a parent when it holds several images, or images beside a plot or drawing.
     """
-    images = sorted((c for c in cells if c.kind == "image"), key=lambda c: (c.box[1], c.box[0]))
-    graphics_box = _group([c for c in cells if c.kind != "image"])
     bbox = _group(cells)
     assert bbox is not None
+    # An image that is a small part of a drawing (a shaded sphere, an inset photo of a device) is
+    # part of the drawing, not a dependent of its own.
+    images = sorted((c for c in cells if c.kind == "image" and (_substantial(c.box, bbox) or all(
+        d.kind == "image" for d in cells))), key=lambda c: (c.box[1], c.box[0]))
+    graphics_box = _group([c for c in cells if c not in images])
     parts: list[tuple[Box, str]] = [(c.box, "image") for c in images]
     if graphics_box is not None and (not images or _substantial(graphics_box, bbox)):
         parts.append((graphics_box, "graphics"))

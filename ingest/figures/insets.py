@@ -27,11 +27,33 @@ def _straight_edges(g: np.ndarray, min_len: int) -> np.ndarray:
     # An edge must stand out from the image's own texture, not just pass a fixed level.
     tx = max(80.0, float(np.percentile(gx, 97)))
     ty = max(80.0, float(np.percentile(gy, 97)))
-    vertical = cv2.morphologyEx((gx > tx).astype(np.uint8), cv2.MORPH_OPEN,
-                                cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_len)))
-    horizontal = cv2.morphologyEx((gy > ty).astype(np.uint8), cv2.MORPH_OPEN,
-                                  cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1)))
+    frames = _frame_lines(g, min_len)
+    # Close short breaks along each line (a bright atom beside the frame, a JPEG block) before
+    # requiring the line to be long.
+    vertical = (gx > tx).astype(np.uint8) | frames
+    horizontal = (gy > ty).astype(np.uint8) | frames
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 11)))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (11, 1)))
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_len)))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1)))
     return (vertical > 0) | (horizontal > 0)
+
+
+def _frame_lines(g: np.ndarray, min_len: int) -> np.ndarray:  # uint8 0/1
+    """Thin, straight runs of near-white or near-black pixels: an inset's printed frame.
+
+    (On a lattice or a textured image the frame's edge gradient comes and goes; the frame itself
+    does not.) Thin means a long run one way and a short one the other, so white *areas* do not count.
+    """
+    out = np.zeros(g.shape, np.uint8)
+    for extreme in (g >= 235, g <= 20):
+        m = extreme.astype(np.uint8)
+        tall = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_len)))
+        wide = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1)))
+        thick_x = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 1)))
+        thick_y = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 7)))
+        out |= (((tall > 0) & (thick_x == 0)) | ((wide > 0) & (thick_y == 0))).astype(np.uint8)
+    return out
 
 
 def _contrast(g: np.ndarray, box: Box, ring: int = 6) -> float:

@@ -151,7 +151,7 @@ def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], sc
                 box = (w[0] + max(0, tb.box[0] - tx) // scale, w[1] + max(0, tb.box[1] - ty) // scale,
                        w[0] + min(tb.box[2] - tx, (w[2] - w[0]) * scale) // scale,
                        w[1] + min(tb.box[3] - ty, (w[3] - w[1]) * scale) // scale)
-                out.append(LabelMark(box, label, tb.score, True))
+                out.append(LabelMark(ink_box(rgb, box), label, tb.score, True))
                 break
     return out
 
@@ -176,8 +176,23 @@ def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> 
             box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
                    y0 + tb.box[3] // scale)
             if label is not None and box[3] - box[1] <= 40 and not any(_overlaps(box, m.box) for m in found):
-                out.append(LabelMark(box, label, tb.score, True))
+                out.append(LabelMark(ink_box(rgb, box), label, tb.score, True))
     return out
+
+
+def ink_box(rgb: np.ndarray, box: Box) -> Box:
+    """``box`` shrunk to the glyph pixels in it (the minority of an Otsu split): detection boxes are
+    padded, and the panel corner is inferred from where the label's ink starts."""
+    x0, y0, x1, y1 = box
+    g = grey(rgb[y0:y1, x0:x1])
+    if g.size < 4 or int(g.max()) - int(g.min()) < 30:
+        return box
+    _, binary = cv2.threshold(g, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary if binary.mean() < 0.5 else 1 - binary
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if len(rows) == 0:
+        return box
+    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
 
 
 def _overlaps(a: Box, b: Box) -> bool:

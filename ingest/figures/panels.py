@@ -332,7 +332,7 @@ def _guillotine(rgb: np.ndarray, box: Box, labels: list[Box]) -> list[Box]:
     return [box]
 
 
-def _best_seam(g: np.ndarray, pos: int, axis: int, reach: int = 8) -> int | None:
+def _best_seam(g: np.ndarray, pos: int, axis: int, reach: int = 12) -> int | None:
     """The row (axis 0) or column (axis 1) near ``pos`` where the content jumps most along the whole cell."""
     diff = np.abs(np.diff(g, axis=axis))  # diff[i] is the jump between i and i + 1
     profile = diff.mean(axis=1) if axis == 0 else diff.mean(axis=0)

@@ -258,9 +258,9 @@ def _text_lines(mask: np.ndarray) -> list[Box]:
                     if 4 <= s[3] <= 36 and s[2] <= 40 and s[4] >= 6)
     lines: list[list[tuple[int, int, int, int]]] = []
     for g in glyphs:  # left to right: join the line whose last glyph is level and close
-        h = g[3] - g[1]
         for line in lines:
             last = line[-1]
+            h = max(g[3] - g[1], last[3] - last[1])  # an x-height glyph ("nm") after a digit
             level = abs((g[1] + g[3]) / 2 - (last[1] + last[3]) / 2) <= max(4, 0.6 * h)
             if level and 0 <= g[0] - last[2] + 2 <= max(8, int(1.2 * h)):
                 line.append(g)

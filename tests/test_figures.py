@@ -1,0 +1,197 @@
+"""Figure separation on figures drawn here with known truth: layouts, labels, insets, scale bars, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import figlake
+from ingest.errors import EmptyFigureError
+from ingest.figures.evaluate import iou
+from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
+from ingest.figures.separate import separate_figure
+from ingest.synth.drawings import illustration
+from ingest.synth.marks import draw_scale_bar, draw_text, font
+from ingest.synth.micrographs import haadf_stem, particle_micrograph
+from ingest.units import Length
+
+
+def micrograph(h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = particle_micrograph((h, w), rng, "Ag", "nanoparticles", "TEM").image
+    return np.repeat(img[..., None], 3, axis=2)
+
+
+def grid_figure(labels_outside: bool = True, gutter: int = 24) -> tuple[np.ndarray, list[tuple[str, tuple]]]:
+    """Four micrographs in a 2×2 grid with labels a-d above-left (or on) each panel."""
+    canvas = np.full((2 * 220 + gutter + 30, 2 * 300 + gutter + 20, 3), 255, np.uint8)
+    truth = []
+    for k, letter in enumerate("abcd"):
+        r, c = divmod(k, 2)
+        x0 = 20 + c * (300 + gutter)
+        y0 = 30 + r * (220 + gutter)
+        canvas[y0:y0 + 220, x0:x0 + 300] = micrograph(220, 300, k)
+        at = (x0 - 16, y0 - 18) if labels_outside else (x0 + 5, y0 + 5)
+        draw_text(canvas, at, letter, font("sans-bold", 18))
+        truth.append((letter, (x0, y0, x0 + 300, y0 + 220)))
+    return canvas, truth
+
+
+def test_a_grid_of_labelled_micrographs_gives_one_master_per_label() -> None:
+    rgb, truth = grid_figure()
+    sep = separate_figure(rgb, "(a-d) TEM images of Ag nanoparticles.")
+    got = {m.label: m.bbox for m in sep.master_images}
+    assert sorted(got) == ["a", "b", "c", "d"]
+    for letter, box in truth:
+        assert iou(got[letter], box) > 0.95, (letter, got[letter], box)
+    assert all(not m.dependents for m in sep.master_images)
+
+
+def test_touching_panels_are_split_at_the_labels_the_caption_names() -> None:
+    rgb, truth = grid_figure(labels_outside=False, gutter=0)
+    sep = separate_figure(rgb, "(a) TEM. (b) TEM. (c) TEM. (d) TEM image of Ag.")
+    got = {m.label: m.bbox for m in sep.master_images}
+    assert sorted(got) == ["a", "b", "c", "d"]
+    for letter, box in truth:
+        assert iou(got[letter], box) > 0.85, (letter, got[letter], box)
+
+
+def test_an_unlabelled_figure_is_one_master() -> None:
+    rgb = np.full((300, 400, 3), 255, np.uint8)
+    rgb[20:280, 30:370] = micrograph(260, 340, 3)
+    sep = separate_figure(rgb)
+    assert len(sep.master_images) == 1
+    m = sep.master_images[0]
+    assert m.label is None and iou(m.bbox, (30, 20, 370, 280)) > 0.95
+
+
+def test_a_framed_inset_is_found_inside_its_master() -> None:
+    rng = np.random.default_rng(5)
+    rgb = np.full((340, 420, 3), 255, np.uint8)
+    rgb[20:320, 20:400] = np.repeat(haadf_stem((300, 380), rng).image[..., None], 3, axis=2)
+    inset = (280, 26, 394, 140)  # top-right corner, 2 px white frame
+    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 255
+    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = micrograph(110, 110, 9)
+    sep = separate_figure(rgb)
+    assert len(sep.master_images) == 1
+    insets = sep.master_images[0].insets
+    assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
+
+
+def bar_image(text: str | None, length: int = 80, seed: int = 2) -> tuple[np.ndarray, tuple]:
+    rgb = np.full((260, 360, 3), 255, np.uint8)
+    rgb[10:250, 10:350] = micrograph(240, 340, seed)
+    bar, _ = draw_scale_bar(rgb, (10, 10, 350, 250), length, 5, "right", text, font("sans", 16))
+    return rgb, bar
+
+
+def test_a_printed_scale_bar_is_read_into_nm_per_px() -> None:
+    rgb, bar = bar_image("200 nm")
+    bars = read_bars(rgb, (10, 10, 350, 250))
+    found = [b for b in bars if iou(b.bbox, bar) > 0.7]
+    assert found, bars
+    b = found[0]
+    assert (b.value, b.unit, b.source) == (200.0, "nm", "image")
+    assert b.nm_per_px == pytest.approx(200 / 80, rel=0.05)
+
+
+def test_a_bar_without_text_takes_the_caption_stated_scale() -> None:
+    rgb, bar = bar_image(None, length=60)
+    sep = separate_figure(rgb, "TEM image of Ag nanoparticles. Scale bar, 50 nm.")
+    bars = [b for m in sep.master_images for b in m.scale_bars if iou(b.bbox, bar) > 0.7]
+    assert bars and (bars[0].value, bars[0].unit, bars[0].source) == (50.0, "nm", "caption")
+    assert bars[0].nm_per_px == pytest.approx(50 / 60, rel=0.05)
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("200 nm", 200, "nm"), ("0.5 um", 0.5, "µm"), ("20.0 µm", 20, "µm"), ("5 Å", 5, "Å"), ("5 A", 5, "Å"),
+    ("2 nm-1", 2, "nm⁻¹"), ("5 1/nm", 5, "nm⁻¹"), ("1O0 nm", 100, "nm"), ("200NM", 200, "nm"),
+    ("1 cm", 1, "cm"), ("2 1 nm", 2, "nm⁻¹"),
+])
+def test_scale_labels_parse_as_authors_and_ocr_write_them(text: str, value: float, unit: str) -> None:
+    assert parse_label(text) == Length(value, unit)
+
+
+@pytest.mark.parametrize("noise", ["HAADF", "Ag", "DF", "x 5,000", "", "comp"])
+def test_label_noise_is_rejected(noise: str) -> None:
+    assert parse_label(noise) is None
+
+
+def test_a_rendered_label_crop_reads_exactly() -> None:
+    canvas = np.full((40, 140, 3), 30, np.uint8)
+    draw_text(canvas, (8, 10), "20.0 µm", font("sans", 20), (255, 255, 255))
+    got = read_label_crop(canvas)
+    assert got is not None and got[0] == Length(20.0, "µm")
+
+
+def test_blank_and_tiny_images_are_clear_errors_naming_the_input() -> None:
+    with pytest.raises(EmptyFigureError, match="blank.png.*blank"):
+        separate_figure(np.full((200, 300, 3), 255, np.uint8), source="blank.png")
+    with pytest.raises(EmptyFigureError, match="tiny.png.*10×10"):
+        separate_figure(np.zeros((10, 10, 3), np.uint8), source="tiny.png")
+
+
+def test_a_huge_figure_is_separated_at_working_size_and_reported_at_full_size() -> None:
+    rgb, truth = grid_figure()
+    big = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * 5, rgb.shape[0] * 5), Image.NEAREST))
+    sep = separate_figure(big, "(a-d) TEM images.")
+    assert (sep.width, sep.height) == (big.shape[1], big.shape[0])
+    got = {m.label: m.bbox for m in sep.master_images}
+    for letter, (x0, y0, x1, y1) in truth:
+        assert iou(got[letter], (5 * x0, 5 * y0, 5 * x1, 5 * y1)) > 0.9
+
+
+def _save(im: Image.Image, path: Path, **kw: object) -> Path:
+    im.save(path, **kw)
+    return path
+
+
+def test_the_cli_separates_any_image_mode_and_reports_bad_ones_per_item(tmp_path: Path) -> None:
+    rgb, _ = grid_figure()
+    im = Image.fromarray(rgb)
+    frames = [im, Image.fromarray(255 - rgb)]
+    inputs = [
+        _save(im.convert("L"), tmp_path / "grey.png"),
+        _save(im.convert("CMYK"), tmp_path / "cmyk.jpg"),
+        _save(Image.fromarray((np.asarray(im.convert("L")).astype(np.uint16) * 257)), tmp_path / "deep.png"),
+        _save(frames[0], tmp_path / "anim.gif", save_all=True, append_images=frames[1:]),
+        _save(Image.new("RGB", (300, 200), "white"), tmp_path / "blank.png"),
+        _save(Image.new("RGB", (10, 10), "black"), tmp_path / "tiny.png"),
+    ]
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    inputs.append(tmp_path / "broken.jpg")
+    r = figlake("separate", *map(str, inputs), "--caption", "(a-d) TEM images.", "--json")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(lines) == len(inputs) and r.returncode == 1
+    for line in lines[:4]:  # every readable mode gives the four panels
+        assert sorted(m["label"] for m in line["master_images"]) == ["a", "b", "c", "d"], line
+    assert "blank.png" in lines[4]["error"] and "blank" in lines[4]["error"]
+    assert "tiny.png" in lines[5]["error"] and "too small" in lines[5]["error"]
+    assert "broken.jpg" in lines[6]["error"] and "not a decodable image" in lines[6]["error"]
+
+
+def test_read_scale_cli_reports_bars_as_the_contract_says(tmp_path: Path) -> None:
+    rgb, _ = bar_image("500 nm", length=100)
+    path = tmp_path / "bar.png"
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+    r = figlake("read-scale", str(path), "--json")
+    bars = json.loads(r.stdout)
+    read = [b for b in bars if b["value"] == 500.0]
+    assert read and read[0]["unit"] == "nm" and read[0]["nm_per_px"] == pytest.approx(5.0, rel=0.05)
+    assert set(read[0]) == {"bbox", "length_px", "label_text", "label_bbox", "value", "unit", "nm_per_px",
+                            "confidence"}
+
+
+def test_an_illustration_with_flat_shapes_is_not_cut_into_images() -> None:
+    rng = np.random.default_rng(4)
+    rgb = np.full((320, 480, 3), 255, np.uint8)
+    rgb[10:310, 10:470] = illustration((300, 460), rng)
+    sep = separate_figure(rgb)
+    assert len(sep.master_images) == 1 and not sep.master_images[0].dependents

@@ -178,7 +178,8 @@ def report(metrics: dict[str, Any]) -> str:
         lines.append("")
     c = metrics.get("scale_label_crops", {})
     if c.get("available") is not False:
-        lines.append(f"Scale labels: {c['exact']} of {c['crops']} crops read exactly ({c['exact_share']}; target 0.95).")
+        lines.append(f"Scale labels: {c['exact']} of {c['crops']} crops read exactly "
+                     f"({c['exact_share']}; target 0.95).")
     ls = metrics.get("scale_label_strings", {})
     if ls.get("available") is not False:
         lines.append(f"EXSCLAIM! label strings: {ls['parsed']} of {ls['with_value']} with a value parsed "

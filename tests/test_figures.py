@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import figlake
 from PIL import Image
 
-from conftest import figlake
 from ingest.errors import EmptyFigureError
 from ingest.figures.evaluate import iou
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
@@ -158,7 +158,7 @@ def test_the_cli_separates_any_image_mode_and_reports_bad_ones_per_item(tmp_path
     inputs = [
         _save(im.convert("L"), tmp_path / "grey.png"),
         _save(im.convert("CMYK"), tmp_path / "cmyk.jpg"),
-        _save(Image.fromarray((np.asarray(im.convert("L")).astype(np.uint16) * 257)), tmp_path / "deep.png"),
+        _save(Image.fromarray(np.asarray(im.convert("L")).astype(np.uint16) * 257), tmp_path / "deep.png"),
         _save(frames[0], tmp_path / "anim.gif", save_all=True, append_images=frames[1:]),
         _save(Image.new("RGB", (300, 200), "white"), tmp_path / "blank.png"),
         _save(Image.new("RGB", (10, 10), "black"), tmp_path / "tiny.png"),

@@ -116,7 +116,7 @@ def _line_splits(rgb: np.ndarray, box: Box, min_size: int) -> list[Box]:
 def _peaks(profile: np.ndarray, level: float, apart: int = 4) -> int:
     """How many separate peaks (more than ``apart`` px from each other) reach ``level``."""
     count, last = 0, -apart - 1
-    for i in np.flatnonzero(profile >= level):
+    for i in np.flatnonzero(profile >= level).tolist():
         if i - last > apart:
             count += 1
         last = i

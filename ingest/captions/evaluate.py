@@ -90,7 +90,8 @@ def score_synthetic(truth_dir: Path) -> dict[str, Any]:
             got = d.scales.get(pred.get(lab.lower(), lab), [])
             scale_ok += bool(got and want and got[0].length == want)
     return {"labels": len(sims), "similarity": round(sum(sims) / max(1, len(sims)), 4),
-            "scale_statements": scale_n, "scale_exact": round(scale_ok / max(1, scale_n), 4)}
+            "scale_statements": scale_n, "scale_exact": scale_ok,
+            "scale_exact_share": round(scale_ok / max(1, scale_n), 4)}
 
 
 def speed(captions: list[str]) -> float:

@@ -97,12 +97,23 @@ def _line_splits(rgb: np.ndarray, box: Box, min_size: int) -> list[Box]:
     """Split an image cell along rows/columns that are near-white or near-black across it (thin gutters)."""
     x0, y0, x1, y1 = box
     g = grey(rgb[y0:y1, x0:x1]).astype(np.int16)
-    light = (g > 200).mean(axis=0), (g > 200).mean(axis=1)
-    dark = (g < 30).mean(axis=0), (g < 30).mean(axis=1)
-    for axis, (lt, dk) in ((0, (light[0], dark[0])), (1, (light[1], dark[1]))):
+    for axis in (0, 1):  # 0: columns (a vertical line), 1: rows
         length = g.shape[1] if axis == 0 else g.shape[0]
-        line = (lt > 0.92) | (dk > 0.97)
-        cuts = [(a, b) for a, b in _runs(line) if b - a <= 8 and a >= min_size and length - b >= min_size]
+        light, dark = (g > 200).mean(axis=axis), (g < 30).mean(axis=axis)
+        means = g.mean(axis=axis)
+        line = (light > 0.92) | (dark > 0.97)
+        runs = [(a, b) for a, b in _runs(line) if b - a <= 8]
+        # A gutter line is a lone, narrow separator with content on both sides. A dark one must
+        # also be darker than both sides: the dark background of a diffraction pattern, or between
+        # rows of atoms, gives many dark rows and none is a gutter.
+        if len(runs) > 3:
+            continue
+        cuts = []
+        for a, b in runs:
+            if a < min_size or length - b < min_size or line[max(0, a - 4):a].any() or line[b:b + 4].any():
+                continue
+            if light[a] > 0.92 or min(float(means[a - 4:a].mean()), float(means[b:b + 4].mean())) > 70:
+                cuts.append((a, b))
         if cuts:
             edges = [0] + [v for a, b in cuts for v in (a, b)] + [length]
             parts = []
@@ -151,9 +162,19 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
 
 
 def _flat(rgb: np.ndarray, box: Box) -> bool:
-    """A block of (nearly) one colour: a shape in a drawing, not an image."""
+    """A block of one colour, or coloured shapes: part of a drawing, not an image."""
     x0, y0, x1, y1 = box
-    return float(rgb[y0:y1, x0:x1].reshape(-1, rgb.shape[2] if rgb.ndim == 3 else 1).std(axis=0).max()) < 4.0
+    crop = rgb[y0:y1, x0:x1]
+    g = grey(crop).astype(np.float32)
+    if float(g.std()) < 4.0:
+        return True
+    if crop.ndim < 3 or float((crop.max(axis=2).astype(np.int16) - crop.min(axis=2)).mean()) < 20:
+        return False  # grey: a micrograph or pattern, however smooth or dark
+    # A colourful block: drawn shapes are textured only along their outlines, a photo or a
+    # false-colour map all over.
+    mean = cv2.blur(g, (3, 3))
+    local_sd = np.sqrt(np.maximum(cv2.blur(g * g, (3, 3)) - mean * mean, 0))
+    return float((local_sd > 2.5).mean()) < 0.3
 
 
 def find_cells(rgb: np.ndarray) -> list[Cell]:
@@ -175,6 +196,22 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, neste
     x0, y0, x1, y1 = box
     fill = float(mask[y0:y1, x0:x1].mean())
     bw, bh = x1 - x0, y1 - y0
+    if max(bw, bh) <= 48 and min(bw, bh) <= 40:
+        return [Cell(box, "text", fill)]
+    if not nested:
+        # Images touching plots, drawings or other images with no white between them: take the
+        # image rectangles out and read what is left (the plots, their labels) as cells of its own.
+        regions = _image_regions(rgb, box, min_size)
+        covered = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions)
+        if regions and (len(regions) > 1 or covered < 0.85 * bw * bh):
+            rest = mask.copy()
+            out = []
+            for r in regions:
+                rest[r[1]:r[3], r[0]:r[2]] = False
+                out += _read_cell(rgb, mask, r, min_size, nested=True)
+            for sub in xy_cut(rest, box):
+                out += _read_cell(rgb, rest, sub, min_size, nested=True)
+            return out
     # Light micrographs (SEM on a bright support, TEM of sparse particles) are mostly above the
     # ink level yet not page-white: count them as images by their non-white share.
     solid = fill > 0.6 or float((grey(rgb[y0:y1, x0:x1]) < 245).mean()) > 0.92
@@ -187,21 +224,7 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, neste
                 out.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
                                 [b for b in insets if centre_in(b, seam_part)]))
         return out
-    if max(bw, bh) <= 48 and min(bw, bh) <= 40:
-        return [Cell(box, "text", fill)]
-    regions = [] if nested else _image_regions(rgb, box, min_size)
-    if not regions:
-        return [Cell(box, "graphics", fill)]
-    # Images touching plots or drawings with no white between them: take the images out and
-    # read what is left (the plots, their labels) as cells of its own.
-    rest = mask.copy()
-    out = []
-    for r in regions:
-        rest[r[1]:r[3], r[0]:r[2]] = False
-        out += _read_cell(rgb, mask, r, min_size, nested=True)
-    for sub in xy_cut(rest, box):
-        out += _read_cell(rgb, rest, sub, min_size, nested=True)
-    return out
+    return [Cell(box, "graphics", fill)]
 
 
 def _rectangles(grid: np.ndarray, x0: int, y0: int, x1: int, y1: int, depth: int = 0) -> list[Box]:

@@ -33,6 +33,13 @@ def governing(box: Box, labels: list[LabelMark]) -> int | None:
     return best
 
 
+def _beside(a: Box, b: Box, gap: int = 4) -> bool:
+    """Same line of text, next to each other."""
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap >= 0.5 * min(a[3] - a[1], b[3] - b[1]) and max(a[0], b[0]) - min(a[2], b[2]) <= gap and (
+        a[2] - a[0]) <= 1.2 * (a[3] - a[1])
+
+
 def _substantial(part: Box, whole: Box) -> bool:
     """Is a plot or drawing big enough, within its master, to be a dependent (not an annotation)?"""
     return (part[2] - part[0]) * (part[3] - part[1]) >= 0.15 * (whole[2] - whole[0]) * (whole[3] - whole[1])
@@ -52,6 +59,12 @@ def assemble(cells: list[Cell], labels: list[LabelMark], width: int, height: int
         list[MasterImage], list[Box]]:
     """Master images (in label order) and the panel boxes no label governs."""
     label_boxes = {lab.box for lab in labels}
+    # Parentheses and brackets cut off from their letter ("b" + ")") are part of the label.
+    for c in cells:
+        for lab in labels:
+            if c.kind == "text" and c.box != lab.box and _beside(c.box, lab.box):
+                label_boxes.add(c.box)
+                lab.box = union(lab.box, c.box)
     panels = [c for c in cells if c.box not in label_boxes]
     figure_area = width * height
     substantial = [c for c in panels if c.kind == "image" or (c.kind == "graphics" and

@@ -298,8 +298,10 @@ def _merge_text_into_graphics(cells: list[Cell]) -> list[Cell]:
             if aligned and d <= 14 and d < best_d:
                 best, best_d = g, d
         # A glyph at the corner of *any* panel is a label candidate, even when it also sits under
-        # the plot above it (a label in the gutter between two stacked plots).
-        if best is not None and not any(_looks_like_label(t, p) for p in panels):
+        # the plot above it (a label in the gutter between two stacked plots); so is a lone glyph
+        # to the right of a plot (plots have no axis there, but the next panel's label may be).
+        right_glyph = best is not None and t.box[0] >= best.box[2] and t.width <= 2.6 * t.height + 6
+        if best is not None and not right_glyph and not any(_looks_like_label(t, p) for p in panels):
             best.box = union(best.box, t.box)
         else:
             out.append(t)

@@ -113,8 +113,8 @@ def _corner_window(cell: Cell) -> Box:
     return x0, y0, x0 + min(72, (x1 - x0) // 2), y0 + min(48, (y1 - y0) // 3)
 
 
-def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], scale: int = 2,
-                  max_width: int = 900) -> list[LabelMark]:
+def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], expected: list[str] | None = None,
+                  scale: int = 2, max_width: int = 900) -> list[LabelMark]:
     """Labels in the top-left corners of image panels that the glyph heuristics missed.
 
     A label printed over busy content (touching a particle, on a textured background) is not a
@@ -123,37 +123,58 @@ def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], sc
     """
     windows = [_corner_window(c) for c in cells if c.kind == "image"]
     windows = [w for w in windows if w[2] - w[0] >= 12 and w[3] - w[1] >= 10
-               and not any(_centre(m.box, (w[0] - 48, w[1] - 40, w[2], w[3])) for m in found)]
+               and not any(_centre(m.box, (w[0] - 48, w[1] - 40, w[2], w[3])) and _plausible(m, expected)
+                           for m in found)]
     if not windows:
         return []
-    gap = 16
-    tiles: list[tuple[Box, int, int]] = []  # window, x and y of its tile in the mosaic
-    x = y = row_h = 0
+    # Each window three ways: as printed, and reduced to its near-white or near-black pixels — a
+    # label is drawn in pure white or black, which separates it from bright atoms or dark particles.
+    variants: list[tuple[Box, np.ndarray, np.ndarray | None]] = []
     for w in windows:
-        tw, th = (w[2] - w[0]) * scale, (w[3] - w[1]) * scale
+        crop = np.ascontiguousarray(rgb[w[1]:w[3], w[0]:w[2], :3])
+        g = grey(crop)
+        variants.append((w, cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), None))
+        for ink in (g >= 230, g <= 25):
+            if 0.01 < ink.mean() < 0.6:
+                binary = np.where(ink, 0, 255).astype(np.uint8)
+                big = cv2.resize(binary, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+                variants.append((w, np.repeat(big[..., None], 3, axis=2), ink))
+    gap = 16
+    tiles: list[tuple[Box, np.ndarray | None, int, int, int, int]] = []  # window, ink, tile x, y, w, h
+    x = y = row_h = 0
+    for w, img, ink in variants:
+        th, tw = img.shape[:2]
         if x and x + tw > max_width:
             x, y, row_h = 0, y + row_h + gap, 0
-        tiles.append((w, x, y))
+        tiles.append((w, ink, x, y, tw, th))
         x, row_h = x + tw + gap, max(row_h, th)
-    mosaic = np.full((y + row_h, max(tx + (w[2] - w[0]) * scale for w, tx, _ in tiles), 3), 255, np.uint8)
-    for w, tx, ty in tiles:
-        crop = rgb[w[1]:w[3], w[0]:w[2]]
-        big = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        mosaic[ty:ty + big.shape[0], tx:tx + big.shape[1]] = big[..., :3]
+    mosaic = np.full((y + row_h, max(t[2] + t[4] for t in tiles), 3), 255, np.uint8)
+    for (_, img, _), (_, _, tx, ty, tw, th) in zip(variants, tiles, strict=True):
+        mosaic[ty:ty + th, tx:tx + tw] = img
     out = []
     for tb in ocr.detect(mosaic):
         label = normalise(tb.text)
         if label is None:
             continue
         cx, cy = (tb.box[0] + tb.box[2]) / 2, (tb.box[1] + tb.box[3]) / 2
-        for w, tx, ty in tiles:
-            if tx <= cx < tx + (w[2] - w[0]) * scale and ty <= cy < ty + (w[3] - w[1]) * scale:
+        for w, ink, tx, ty, tw, th in tiles:
+            if tx <= cx < tx + tw and ty <= cy < ty + th:
                 box = (w[0] + max(0, tb.box[0] - tx) // scale, w[1] + max(0, tb.box[1] - ty) // scale,
-                       w[0] + min(tb.box[2] - tx, (w[2] - w[0]) * scale) // scale,
-                       w[1] + min(tb.box[3] - ty, (w[3] - w[1]) * scale) // scale)
-                out.append(LabelMark(ink_box(rgb, box), label, tb.score, True))
+                       w[0] + min(tb.box[2] - tx, tw) // scale, w[1] + min(tb.box[3] - ty, th) // scale)
+                out.append(LabelMark(ink_box(rgb, box) if ink is None else _mask_box(ink, w, box), label,
+                                     tb.score, True))
                 break
     return out
+
+
+def _mask_box(ink: np.ndarray, window: Box, box: Box) -> Box:
+    """``box`` (figure coordinates) shrunk to the ``ink`` pixels of ``window`` inside it."""
+    x0, y0 = box[0] - window[0], box[1] - window[1]
+    sub = ink[y0:box[3] - window[1], x0:box[2] - window[0]]
+    rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+    if len(rows) == 0:
+        return box
+    return box[0] + int(cols[0]), box[1] + int(rows[0]), box[0] + int(cols[-1]) + 1, box[1] + int(rows[-1]) + 1
 
 
 def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> list[LabelMark]:
@@ -175,7 +196,8 @@ def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> 
             label = normalise(tb.text)
             box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
                    y0 + tb.box[3] // scale)
-            if label is not None and box[3] - box[1] <= 40 and not any(_overlaps(box, m.box) for m in found):
+            if label is not None and box[3] - box[1] <= 40 and not any(
+                    _overlaps(box, m.box) and m.text.lower() == label.lower() for m in found):
                 out.append(LabelMark(ink_box(rgb, box), label, tb.score, True))
     return out
 
@@ -193,6 +215,11 @@ def ink_box(rgb: np.ndarray, box: Box) -> Box:
     if len(rows) == 0:
         return box
     return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+
+def _plausible(mark: LabelMark, expected: list[str] | None) -> bool:
+    """Could this reading be one of the figure's labels (any label, when the caption names none)?"""
+    return mark.score >= 0.8 and (not expected or mark.text.lower() in {e.lower() for e in expected})
 
 
 def _overlaps(a: Box, b: Box) -> bool:

@@ -58,7 +58,7 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
     gutter_bars = {i: bar for i, c in enumerate(cells) if c.kind != "image" and (bar := gutter_bar(rgb, c.box))}
     cells = [c for i, c in enumerate(cells) if i not in gutter_bars]
     marks = read_marks(rgb, candidate_marks(rgb, cells))
-    marks += corner_labels(rgb, cells, marks)
+    marks += corner_labels(rgb, cells, marks, expected)
     labels = choose_labels(marks, expected or None)
     if expected and len(labels) < len(expected):
         # The caption names labels we have not seen: look inside the images for them, and split
@@ -67,7 +67,7 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
         labels = choose_labels(marks, expected)
         cells = split_at_labels(rgb, cells, [m.box for m in labels])
         if len(labels) < len(expected):  # the new panels' corners may hold the labels still missing
-            marks += corner_labels(rgb, cells, marks)
+            marks += corner_labels(rgb, cells, marks, expected)
             labels = choose_labels(marks, expected)
             cells = split_at_labels(rgb, cells, [m.box for m in labels])
     masters, unassigned = assemble(cells, labels, w, h)

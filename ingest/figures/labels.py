@@ -134,19 +134,19 @@ def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], ex
         crop = np.ascontiguousarray(rgb[w[1]:w[3], w[0]:w[2], :3])
         g = grey(crop)
         variants.append((w, cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), None))
-        for ink in (g >= 230, g <= 25):
-            if 0.01 < ink.mean() < 0.6:
-                binary = np.where(ink, 0, 255).astype(np.uint8)
+        for extreme in (g >= 230, g <= 25):
+            if 0.01 < extreme.mean() < 0.6:
+                binary = np.where(extreme, 0, 255).astype(np.uint8)
                 big = cv2.resize(binary, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-                variants.append((w, np.repeat(big[..., None], 3, axis=2), ink))
+                variants.append((w, np.repeat(big[..., None], 3, axis=2), extreme))
     gap = 16
     tiles: list[tuple[Box, np.ndarray | None, int, int, int, int]] = []  # window, ink, tile x, y, w, h
     x = y = row_h = 0
-    for w, img, ink in variants:
+    for w, img, mask in variants:
         th, tw = img.shape[:2]
         if x and x + tw > max_width:
             x, y, row_h = 0, y + row_h + gap, 0
-        tiles.append((w, ink, x, y, tw, th))
+        tiles.append((w, mask, x, y, tw, th))
         x, row_h = x + tw + gap, max(row_h, th)
     mosaic = np.full((y + row_h, max(t[2] + t[4] for t in tiles), 3), 255, np.uint8)
     for (_, img, _), (_, _, tx, ty, tw, th) in zip(variants, tiles, strict=True):
@@ -157,11 +157,11 @@ def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], ex
         if label is None:
             continue
         cx, cy = (tb.box[0] + tb.box[2]) / 2, (tb.box[1] + tb.box[3]) / 2
-        for w, ink, tx, ty, tw, th in tiles:
+        for w, mask, tx, ty, tw, th in tiles:
             if tx <= cx < tx + tw and ty <= cy < ty + th:
                 box = (w[0] + max(0, tb.box[0] - tx) // scale, w[1] + max(0, tb.box[1] - ty) // scale,
                        w[0] + min(tb.box[2] - tx, tw) // scale, w[1] + min(tb.box[3] - ty, th) // scale)
-                out.append(LabelMark(ink_box(rgb, box) if ink is None else _mask_box(ink, w, box), label,
+                out.append(LabelMark(ink_box(rgb, box) if mask is None else _mask_box(mask, w, box), label,
                                      tb.score, True))
                 break
     return out

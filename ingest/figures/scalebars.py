@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ingest import ocr
-from ingest.figures.geometry import Box, as_box
+from ingest.figures.geometry import Box, as_box, grey
 from ingest.figures.records import ScaleBar
 from ingest.units import Length, parse_length
 
@@ -271,9 +271,13 @@ def _text_lines(mask: np.ndarray) -> list[Box]:
             for run in lines if len(run) >= 2]
 
 
-def read_bars(rgb: np.ndarray, host: Box, max_bars: int = 3) -> list[ScaleBar]:
-    """The scale bars on one image, with their printed labels read where there is one."""
-    return [_read(rgb, bar, host) for bar in find_bars(rgb, host)[:max_bars]]
+def read_bars(rgb: np.ndarray, host: Box, max_bars: int = 3, thorough: bool = True) -> list[ScaleBar]:
+    """The scale bars on one image, with their printed labels read where there is one.
+
+    ``thorough=False`` skips the slower band reading for labels the glyph segmentation cannot
+    isolate (worth it only when no other source, such as the caption, states the scale).
+    """
+    return [_read(rgb, bar, host, thorough) for bar in find_bars(rgb, host)[:max_bars]]
 
 
 def gutter_bar(rgb: np.ndarray, box: Box) -> ScaleBar | None:
@@ -287,19 +291,62 @@ def gutter_bar(rgb: np.ndarray, box: Box) -> ScaleBar | None:
     return _read(rgb, Bar(box, "black", 1.0), around)
 
 
-def _read(rgb: np.ndarray, bar: Bar, host: Box) -> ScaleBar:
+def _read(rgb: np.ndarray, bar: Bar, host: Box, thorough: bool = True) -> ScaleBar:
     sb = ScaleBar(as_box(bar.box), float(bar.box[2] - bar.box[0]), confidence=round(bar.confidence, 3))
     h, w = rgb.shape[:2]
-    pad = 3
     for x0, y0, x1, y1 in _label_boxes(rgb, bar, host):
-        read = read_label_crop(rgb[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)])
+        # generous sideways: the last glyph of a unit is often too faint to make the line
+        pad, side = 3, max(3, int(0.8 * (y1 - y0)))
+        read = read_label_crop(rgb[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - side):min(w, x1 + side)])
         if read is not None:
-            length, text, score = read
-            sb.label_text, sb.label_bbox, sb.source = text, as_box((x0, y0, x1, y1)), "image"
-            set_length(sb, length)
-            sb.confidence = min(sb.confidence, score)
-            break
+            _take(sb, read, (x0, y0, x1, y1))
+            return sb
+    found = _read_bands(rgb, bar, host) if thorough else None
+    if found is not None:
+        _take(sb, found[0], found[1])
     return sb
+
+
+def _take(sb: ScaleBar, read: tuple[Length, str, float], box: Box) -> None:
+    length, text, score = read
+    sb.label_text, sb.label_bbox, sb.source = text, as_box(box), "image"
+    set_length(sb, length)
+    sb.confidence = min(sb.confidence, score)
+
+
+def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str, float], Box] | None:
+    """Read the bands just above and below a bar as text lines, without segmenting glyphs.
+
+    For labels the glyph heuristics cannot isolate: touching a particle, over a lattice, a few
+    pixels high. Bands of three heights each side, as printed and reduced to the bar's colour.
+    """
+    bx0, by0, bx1, by1 = bar.box
+    hx0, hy0, hx1, hy1 = host
+    half = (bx1 - bx0) // 2 + 6
+    x0, x1 = max(hx0, bx0 - half), min(hx1, bx1 + half)
+    bands: list[Box] = []
+    for height in (10, 15, 22):
+        if by0 - height - 2 >= hy0:
+            bands.append((x0, by0 - height - 2, x1, by0 - 1))
+        if by1 + height + 2 <= hy1:
+            bands.append((x0, by1 + 1, x1, by1 + height + 2))
+    crops: list[np.ndarray] = []
+    owners: list[Box] = []
+    for band in bands:
+        crop = np.ascontiguousarray(rgb[band[1]:band[3], band[0]:band[2], :3])
+        g = grey(crop)
+        text = g >= 200 if bar.polarity == "white" else g <= 60
+        binary = np.repeat(np.where(text, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        for c in (crop, binary):
+            scale = max(1.0, 40 / c.shape[0])
+            crops.append(cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
+            owners.append(band)
+    best: tuple[tuple[Length, str, float], Box] | None = None
+    for (text, score), band in zip(ocr.recognize(crops), owners, strict=True):
+        length = parse_label(text)
+        if length is not None and score >= 0.8 and (best is None or score > best[0][2]):
+            best = ((length, text, score), band)
+    return best
 
 
 def set_length(bar: ScaleBar, length: Length) -> None:

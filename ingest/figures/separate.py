@@ -85,8 +85,9 @@ def _images(m: MasterImage) -> list[tuple[int | str, Box]]:
 
 
 def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar], dist: Distribution | None) -> None:
+    stated = _stated(dist, m.label)
     for ref, box in _images(m):
-        for bar in read_bars(rgb, box):
+        for bar in read_bars(rgb, box, thorough=not stated):
             bar.in_ = ref if m.dependents else "master"
             m.scale_bars.append(bar)
     for bar in gutter_bars:  # a bar printed in the gutter next to the images it measures
@@ -94,7 +95,6 @@ def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar
             bar.in_ = "master"
             m.scale_bars.append(bar)
     m.scale_bars = reading_order(m.scale_bars, lambda b: b.bbox)
-    stated = _stated(dist, m.label)
     unread = [b for b in m.scale_bars if b.value is None]
     if not stated or not unread:
         return

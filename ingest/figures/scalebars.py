@@ -79,6 +79,8 @@ def _reconcile(reads: list[tuple[Length, str, float]]) -> tuple[Length, str, flo
         nm = [r for r in reads if r[0].unit == "nm" and r[0].value == best[0].value]
         if nm:
             return nm[0]
+        if best[2] < 0.98:  # "nm" read as "mm" with no variant disagreeing; mm bars are ~1 % of labels
+            return Length(best[0].value, "nm"), best[1], best[2]
     return best
 
 
@@ -140,13 +142,25 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             if body is None:
                 continue
             top, bottom, bx0, bx1 = by + body[0], by + body[1], bx + body[2], bx + body[3]
+            # edge rows the top-hat half-missed (anti-aliased, or beside a halo) but in the bar's colour
+            while top > 0 and bottom - top < max_thick and level[top - 1, bx0:bx1].mean() >= 0.85:
+                top -= 1
+            while bottom < h and bottom - top < max_thick and level[bottom, bx0:bx1].mean() >= 0.85:
+                bottom += 1
             bh = bottom - top
             if top == 0 or bottom >= h or bx0 == 0 or bx1 >= w:
                 continue  # a bar is printed on the image, with image all round it; an edge strip is a border
-            # end ticks: columns that cover the bar's rows and reach a little above or below
-            while bx0 > 0 and level[top:bottom, bx0 - 1].all() and _run_len(level[:, bx0 - 1], top) <= 4 * bh + 6:
+            # end ticks: columns in the bar's own colour that cover its rows and reach a little
+            # above or below (not a bright background the bar ends on)
+            body = float(g[top:bottom, bx0:bx1].mean())
+
+            def tick(x: int) -> bool:
+                return bool(level[top:bottom, x].all()) and abs(float(g[top:bottom, x].mean()) - body) <= 20 \
+                    and _run_len(level[:, x], top) <= 4 * bh + 6  # noqa: B023 (used within this iteration)
+
+            while bx0 > 0 and tick(bx0 - 1):
                 bx0 -= 1
-            while bx1 < w and level[top:bottom, bx1].all() and _run_len(level[:, bx1], top) <= 4 * bh + 6:
+            while bx1 < w and tick(bx1):
                 bx1 += 1
             inside = g[top:bottom, bx0:bx1].astype(np.float32)
             rims = [float(g[r, bx0:bx1].mean()) for r in (top - 1, bottom) if 0 <= r < h]

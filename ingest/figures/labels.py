@@ -181,24 +181,33 @@ def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> 
     """Labels anywhere inside image panels: for touching panels that the layout read as one image.
 
     Text detection over the whole image cell (upscaled when small, as labels of a downscaled
-    figure may be 7 px high). Only called when the caption names labels we have not found.
+    figure may be 7 px high), as printed and reduced to its near-white and near-black pixels (a
+    label is pure white or black; the content around it rarely is). Only called when the caption
+    names labels we have not found.
     """
-    out = []
+    out: list[LabelMark] = []
     for c in cells:
         if c.kind != "image" or c.width < 120 or c.height < 120:
             continue
         x0, y0, x1, y1 = c.box
         scale = 2 if max(c.width, c.height) <= 700 else 1
-        crop = rgb[y0:y1, x0:x1]
-        if scale > 1:
-            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        for tb in ocr.detect(crop):
-            label = normalise(tb.text)
-            box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
-                   y0 + tb.box[3] // scale)
-            if label is not None and box[3] - box[1] <= 40 and not any(
-                    _overlaps(box, m.box) and m.text.lower() == label.lower() for m in found):
-                out.append(LabelMark(ink_box(rgb, box), label, tb.score, True))
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
+        g = grey(crop)
+        variants: list[tuple[np.ndarray, np.ndarray | None]] = [(crop, None)]
+        for extreme in (g >= 230, g <= 25):
+            if 0.002 < extreme.mean() < 0.3:
+                variants.append((np.repeat(np.where(extreme, 0, 255).astype(np.uint8)[..., None], 3, axis=2), extreme))
+        for img, mask in variants:
+            big = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else img
+            for tb in ocr.detect(big):
+                label = normalise(tb.text)
+                box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
+                       y0 + tb.box[3] // scale)
+                if label is None or box[3] - box[1] > 40 or any(
+                        _overlaps(box, m.box) and m.text.lower() == label.lower() for m in [*found, *out]):
+                    continue
+                tight = ink_box(rgb, box) if mask is None else _mask_box(mask, c.box, box)
+                out.append(LabelMark(tight, label, tb.score, True))
     return out
 
 

@@ -30,6 +30,7 @@ from ingest.config import load_params, section
 from ingest.figures.classify import CLASSES, PanelClassifier, PanelNet, preprocess
 from ingest.images import decode_rgb
 from ingest.stage import write_metrics
+from ingest.synth.extras import extra_panel
 from ingest.synth.figure import encode, plan_figure, render_figure
 from ingest.synth.journal import article_rng
 
@@ -45,9 +46,10 @@ def _jitter(box: tuple[int, int, int, int], w: int, h: int, rng: np.random.Gener
     return nx0, ny0, int(np.clip(x1 + j[2], nx0 + 2, w)), int(np.clip(y1 + j[3], ny0 + 2, h))
 
 
-def figure_panels(args: tuple[int, int, int]) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
-    """Render one training figure; its panels as (preprocessed image, features, class index)."""
-    seed, index, jitters = args
+def figure_panels(args: tuple[int, int, int, int]) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """Render one training figure; its panels (and ``extras`` panels of kinds the journal's figures
+    lack, see ``ingest.synth.extras``) as (preprocessed image, features, class index)."""
+    seed, index, jitters, extras = args
     rng = article_rng(seed, index)
     plan = plan_figure(rng, f"train-{index}")
     rendered = render_figure(plan)
@@ -67,12 +69,21 @@ def figure_panels(args: tuple[int, int, int]) -> tuple[list[np.ndarray], list[np
                 images.append(img)
                 feats.append(f)
                 ys.append(CLASSES.index(cls))
+    for _ in range(extras):
+        panel, cls = extra_panel(rng)
+        if rng.random() < 0.5:  # printed as JPEG, like most journal figures
+            data, _ = encode(panel, int(rng.integers(60, 95)))
+            panel = decode_rgb(data, f"train-{index}-extra.jpg")
+        img, f = preprocess(panel)
+        images.append(img)
+        feats.append(f)
+        ys.append(CLASSES.index(cls))
     return images, feats, ys
 
 
-def build_dataset(seed: int, figures: int, jitters: int, workers: int) -> tuple[np.ndarray, ...]:
+def build_dataset(seed: int, figures: int, jitters: int, extras: int, workers: int) -> tuple[np.ndarray, ...]:
     """(images, features, classes, figure index) of every rendered panel crop."""
-    jobs = [(seed, i, jitters) for i in range(figures)]
+    jobs = [(seed, i, jitters, extras) for i in range(figures)]
     images: list[np.ndarray] = []
     feats: list[np.ndarray] = []
     ys: list[int] = []
@@ -142,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     p = section(load_params(args.params), "figures.classifier")
     torch.set_num_threads(max(1, int(p.get("threads", 2))))
     start = time.monotonic()
-    x, f, y, groups = build_dataset(int(p["seed"]), int(p["train_figures"]), int(p["jitters"]), int(p["workers"]))
+    x, f, y, groups = build_dataset(int(p["seed"]), int(p["train_figures"]), int(p["jitters"]),
+                                    int(p["extras_per_figure"]), int(p["workers"]))
     model, metrics = train(x, f, y, groups, int(p["epochs"]), int(p["seed"]))
     model.save(Path(p["model"]))
     metrics["seconds"] = round(time.monotonic() - start, 1)

@@ -2,8 +2,8 @@
 
 A small CNN, trained by figlake itself on synthetic-journal panels (the
 ``train_classifier`` stage; nothing downloaded). Its input is the crop
-squeezed to 64×64 RGB plus three layout features the squeeze hides: aspect
-ratio, ink fraction and colourfulness. Below ``UNCLEAR_BELOW`` confidence the
+squeezed to 64×64 RGB plus four features the squeeze hides: aspect ratio,
+ink fraction, colourfulness, and whether it has plot axes. Below ``UNCLEAR_BELOW`` confidence the
 answer is "unclear". Parents are not classified: a master with dependents is a
 parent by construction.
 
@@ -25,16 +25,38 @@ from torch import nn
 CLASSES = ("microscopy", "diffraction", "graph", "illustration", "photo")
 SIZE = 64
 UNCLEAR_BELOW = 0.45
-N_FEATURES = 3
+N_FEATURES = 4
+
+
+def has_axes(crop: np.ndarray, tol: int = 8) -> bool:
+    """Does the panel have plot axes: a long dark horizontal line in its lower half meeting a
+    long dark vertical line at one of its ends (an L, or a frame)? Arrows in a schematic are long
+    lines too, but they do not meet at a corner."""
+    h, w = crop.shape[:2]
+    if h < 20 or w < 20:
+        return False
+    dark = (crop.min(axis=2) < 170).astype(np.uint8)
+    if dark.mean() >= 0.5:  # a micrograph's dark background: axes are thin lines on a light page
+        return False
+    rows = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(0.4 * w), 1)))
+    # 0.3 of the height: an axis with a break ("//") is two shorter segments
+    cols = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(0.3 * h))))
+    for y in np.flatnonzero(rows[h // 2:].any(axis=1)) + h // 2:
+        xs = np.flatnonzero(rows[y])
+        for x in (xs[0], xs[-1]):  # either end of the x axis
+            near = cols[max(0, y - tol):y + tol + 1, max(0, x - tol):x + tol + 1]
+            if near.any():
+                return True
+    return False
 
 
 def features(crop: np.ndarray) -> np.ndarray:
-    """Aspect ratio (log), share of ink pixels, colourfulness: what a 64×64 squeeze hides."""
+    """Aspect ratio (log), share of ink pixels, colourfulness, plot axes: what a 64×64 squeeze hides."""
     h, w = crop.shape[:2]
     rgb = crop.astype(np.float32)
     ink = float((rgb.min(axis=2) < 215).mean())
     colour = float((rgb.max(axis=2) - rgb.min(axis=2)).mean() / 255)
-    return np.array([np.log(max(w, 1) / max(h, 1)), ink, colour], np.float32)
+    return np.array([np.log(max(w, 1) / max(h, 1)), ink, colour, float(has_axes(crop))], np.float32)
 
 
 def preprocess(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +68,22 @@ def preprocess(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         crop = np.full((SIZE, SIZE, 3), 255, np.uint8)
     small = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     return small.transpose(2, 0, 1).astype(np.float32) / 255.0, features(crop)
+
+
+def _rgb(crop: np.ndarray) -> np.ndarray:
+    return np.repeat(crop[..., None], 3, axis=2) if crop.ndim == 2 else crop[..., :3]
+
+
+def apply_priors(p: np.ndarray, classes: tuple[str, ...], f: np.ndarray) -> np.ndarray:
+    """Two facts of journal figures the network (trained on synthetic panels) does not always
+    respect: a graph has axes, and a photograph of a sample is in colour. Classes that break them
+    are ruled out, unless nothing else is left."""
+    q = p.copy()
+    if "graph" in classes and f[3] < 0.5:
+        q[classes.index("graph")] = 0.0
+    if "photo" in classes and f[2] < 0.02:
+        q[classes.index("photo")] = 0.0
+    return q / q.sum() if q.sum() > 1e-6 else p
 
 
 class PanelNet(nn.Module):
@@ -102,7 +140,8 @@ class PanelClassifier:
 
     def __call__(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         out = []
-        for p in self.probabilities(crops):
+        for crop, p in zip(crops, self.probabilities(crops), strict=True):
+            p = apply_priors(p, self.classes, features(_rgb(crop)))
             k = int(np.argmax(p))
             conf = float(p[k])
             out.append((self.classes[k] if conf >= self.unclear_below else "unclear", round(conf, 3)))

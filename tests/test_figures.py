@@ -12,12 +12,15 @@ from conftest import figlake
 from PIL import Image
 
 from ingest.errors import EmptyFigureError
+from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
 from ingest.synth.drawings import illustration
+from ingest.synth.extras import bar_chart, scatter_plot, text_schematic
 from ingest.synth.marks import draw_scale_bar, draw_text, font
 from ingest.synth.micrographs import haadf_stem, particle_micrograph
+from ingest.train_classifier import build_dataset, train
 from ingest.units import Length
 
 
@@ -195,3 +198,34 @@ def test_an_illustration_with_flat_shapes_is_not_cut_into_images() -> None:
     rgb[10:310, 10:470] = illustration((300, 460), rng)
     sep = separate_figure(rgb)
     assert len(sep.master_images) == 1 and not sep.master_images[0].dependents
+
+
+def test_plot_axes_are_told_from_schematic_arrows() -> None:
+    rng = np.random.default_rng(0)
+    assert has_axes(scatter_plot((240, 320), rng)) and has_axes(bar_chart((240, 320), rng))
+    assert not has_axes(text_schematic((240, 320), rng))
+    assert not has_axes(micrograph(240, 320, 1))
+
+
+def test_priors_rule_out_a_graph_without_axes_and_a_grey_photo() -> None:
+    classes = ("microscopy", "graph", "illustration", "photo")
+    p = np.array([0.05, 0.8, 0.1, 0.05])
+    no_axes_grey = np.array([0.0, 0.2, 0.0, 0.0])
+    q = apply_priors(p, classes, no_axes_grey)
+    assert q[1] == 0 and q[3] == 0 and q.argmax() == 2 and q.sum() == pytest.approx(1)
+    with_axes_colour = np.array([0.0, 0.2, 0.3, 1.0])
+    assert apply_priors(p, classes, with_axes_colour).argmax() == 1
+
+
+def test_the_classifier_trains_saves_and_classifies(tmp_path: Path) -> None:
+    x, f, y, groups = build_dataset(seed=3, figures=8, jitters=1, extras=2, workers=1)
+    assert len(x) == len(f) == len(y) == len(groups) > 16 and set(y.tolist()) >= {0, 2}
+    model, metrics = train(x, f, y, groups, epochs=2, seed=3, holdout=0.25)
+    assert metrics["holdout_panels"] > 0 and 0.0 <= metrics["holdout_accuracy"] <= 1.0
+    path = tmp_path / "panels.pt"
+    model.save(path)
+    loaded = PanelClassifier.load(path)
+    out = loaded([micrograph(100, 120, 2), scatter_plot((200, 260), np.random.default_rng(1))])
+    assert len(out) == 2 and all(c in (*CLASSES, "unclear") and 0 <= p <= 1 for c, p in out)
+    with pytest.raises(FileNotFoundError, match="train_classifier"):
+        PanelClassifier.load(tmp_path / "missing.pt")

@@ -152,11 +152,11 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
                 continue  # a bar is printed on the image, with image all round it; an edge strip is a border
             # end ticks: columns in the bar's own colour that cover its rows and reach a little
             # above or below (not a bright background the bar ends on)
-            body = float(g[top:bottom, bx0:bx1].mean())
+            shade = float(g[top:bottom, bx0:bx1].mean())
 
             def tick(x: int) -> bool:
-                return bool(level[top:bottom, x].all()) and abs(float(g[top:bottom, x].mean()) - body) <= 20 \
-                    and _run_len(level[:, x], top) <= 4 * bh + 6  # noqa: B023 (used within this iteration)
+                return bool(level[top:bottom, x].all()) and abs(float(g[top:bottom, x].mean()) - shade) <= 20 \
+                    and _run_len(level[:, x], top) <= 4 * bh + 6
 
             while bx0 > 0 and tick(bx0 - 1):
                 bx0 -= 1
@@ -349,8 +349,8 @@ def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str
     for band in bands:
         crop = np.ascontiguousarray(rgb[band[1]:band[3], band[0]:band[2], :3])
         g = grey(crop)
-        text = g >= 200 if bar.polarity == "white" else g <= 60
-        binary = np.repeat(np.where(text, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        ink = g >= 200 if bar.polarity == "white" else g <= 60
+        binary = np.repeat(np.where(ink, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
         for c in (crop, binary):
             scale = max(1.0, 40 / c.shape[0])
             crops.append(cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))

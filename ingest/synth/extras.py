@@ -96,7 +96,8 @@ def annotated_micrograph(shape: tuple[int, int], rng: np.random.Generator) -> np
     img = np.repeat(grey[..., None], 3, axis=2).copy()
     fnt = font("sans", max(9, min(h, w) // 18))
     for k in range(int(rng.integers(1, 5))):
-        color = tuple(int(c) for c in PALETTE[int(rng.integers(len(PALETTE)))])
+        r, g, b = PALETTE[int(rng.integers(len(PALETTE)))]
+        color = (int(r), int(g), int(b))
         x, y = int(rng.uniform(0.1, 0.75) * w), int(rng.uniform(0.1, 0.75) * h)
         size = int(min(h, w) * rng.uniform(0.05, 0.2))
         kind = rng.random()

@@ -9,7 +9,6 @@ families (``captions.query``), techniques and materials.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from catalog.schema import CAPTION_SEGMENTS, FIGURES
 from catalog.tables import Lake
 from ingest.captions import distribute_caption
 from ingest.captions.keywords import materials, query_keywords, techniques
-from ingest.config import load_params, section
+from ingest.config import section
 from ingest.provenance import extractor, params_hash
 from ingest.sources.query import load_query
-from ingest.stage import ItemResult, Stage, write_metrics
+from ingest.stage import ItemResult, Stage, report_metrics, stage_params
 
 STAGE = "captions"
 log = logging.getLogger(__name__)
@@ -62,17 +61,13 @@ def segment_rows(figure_id: str, caption: str, families: list[tuple[str, ...]], 
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    params = load_params(args.params)
+    params = stage_params(__doc__, argv)
     lake = Lake(Path(section(params, "lake.root")))
-    stage_params = section(params, "captions")
-    phash = params_hash(stage_params)
-    families = keyword_families(stage_params.get("query"))
+    p = section(params, "captions")
+    phash = params_hash(p)
+    families = keyword_families(p.get("query"))
     figures = lake.read(FIGURES.name, columns=["figure_id", "caption"]).to_pylist()
-    stage = Stage(STAGE, lake, [CAPTION_SEGMENTS], stage_params, Path(section(params, "lake.work_root")),
+    stage = Stage(STAGE, lake, [CAPTION_SEGMENTS], p, Path(section(params, "lake.work_root")),
                   checkpoint_every=int(section(params, "stage.checkpoint_every")) * 20)
 
     def process(fig: dict[str, Any]) -> ItemResult:
@@ -81,9 +76,7 @@ def main(argv: list[str] | None = None) -> None:
             result.add(CAPTION_SEGMENTS.name, row)
         return result
 
-    report = stage.run([(f["figure_id"], f) for f in figures], process)
-    write_metrics(Path("metrics") / f"{STAGE}.json", report.as_metrics())
-    log.info("captions: %s", report.as_metrics())
+    report_metrics(STAGE, stage.run([(f["figure_id"], f) for f in figures], process).as_metrics())
 
 
 if __name__ == "__main__":

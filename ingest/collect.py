@@ -8,7 +8,6 @@ out); ``main`` is the DVC stage that maps it over the configured folders.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from dataclasses import asdict
@@ -18,13 +17,13 @@ from typing import Any
 
 from catalog.schema import ARTICLES, FIGURES, IMAGES
 from catalog.tables import Lake
-from ingest.config import load_params, section
+from ingest.config import section
 from ingest.errors import InputError
 from ingest.images import ImageBlob, inspect_image
 from ingest.provenance import extractor, params_hash
 from ingest.sources import Article, FigureRef
 from ingest.sources.local import find_pages, read_local_page
-from ingest.stage import ItemResult, Stage, write_metrics
+from ingest.stage import ItemResult, Stage, report_metrics, stage_params
 
 STAGE = "collect"
 log = logging.getLogger(__name__)
@@ -106,18 +105,13 @@ def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, sou
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
-    params = load_params(args.params)
+    params = stage_params(__doc__, argv)
     lake = Lake(Path(section(params, "lake.root")))
     local = section(params, "sources.local")
     limits = {"max_pixels": int(section(params, "images.max_pixels")),
               "max_bytes": int(section(params, "images.max_bytes"))}
-    stage_params = {"sources": params["sources"], "images": params["images"]}
-    phash = params_hash(stage_params)
+    settings = {"sources": params["sources"], "images": params["images"]}
+    phash = params_hash(settings)
 
     # Saved pages, then the synthetic journal: both are folders of pages the local reader parses.
     items = [(p, "local") for p in find_pages(local["paths"])]
@@ -129,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     web = params["sources"].get("web")
     if web and Path(web["out"]).is_dir():  # crawled pages; their sidecars name the publisher
         items += [(p, "web") for p in find_pages([web["out"]])]
-    stage = Stage(STAGE, lake, [ARTICLES, FIGURES, IMAGES], stage_params,
+    stage = Stage(STAGE, lake, [ARTICLES, FIGURES, IMAGES], settings,
                   work_root=Path(section(params, "lake.work_root")),
                   checkpoint_every=int(section(params, "stage.checkpoint_every")),
                   content_addressed=[IMAGES.name])
@@ -139,8 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     figures = lake.read(FIGURES.name, columns=["image_sha256"])
     metrics = report.as_metrics()
     metrics["figures_without_image"] = figures.column("image_sha256").null_count
-    write_metrics(Path("metrics") / f"{STAGE}.json", metrics)
-    log.info("collect: %s", metrics)
+    report_metrics(STAGE, metrics)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ techniques, materials, and the article's topic when LDA is confident enough
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,9 @@ from catalog.schema import ARTICLES, CAPTION_SEGMENTS, FIGURES, LABELS, conform
 from catalog.tables import Lake, write_table
 from ingest.captions.nlp import content_words
 from ingest.captions.topics import abstract_labels, caption_labels, topic, train
-from ingest.config import load_params, section
+from ingest.config import section
 from ingest.provenance import extractor, params_hash
-from ingest.stage import write_metrics
+from ingest.stage import report_metrics, stage_params
 
 STAGE = "labels"
 log = logging.getLogger(__name__)
@@ -34,11 +33,7 @@ def subfigure_id(figure_id: str, label: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    params = load_params(args.params)
+    params = stage_params(__doc__, argv)
     p = section(params, "labels")
     lake = Lake(Path(section(params, "lake.root")))
     segments = lake.read(CAPTION_SEGMENTS.name).to_pylist()
@@ -80,8 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"rows": n, "articles": len(article_ids), "vocabulary": len(models.w2v.wv),
                "articles_with_topic": sum(1 for t in topics.values() if t[0]),
                "topic_threshold": float(p["topic_threshold"])}
-    write_metrics(Path("metrics") / f"{STAGE}.json", metrics)
-    log.info("labels: %s", metrics)
+    report_metrics(STAGE, metrics)
 
 
 if __name__ == "__main__":

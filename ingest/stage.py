@@ -23,6 +23,7 @@ other exception is a bug and stops the stage; the rerun resumes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ from tqdm import tqdm
 
 from catalog.schema import QUARANTINE, TableSpec, conform
 from catalog.tables import Lake, write_parquet_atomic, write_table
+from ingest.config import load_params
 from ingest.errors import InputError
 from ingest.provenance import params_hash
 
@@ -271,3 +273,19 @@ def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
+
+
+def stage_params(doc: str | None, argv: list[str] | None = None) -> dict[str, Any]:
+    """The command line every stage module shares (``--params FILE``, default params.yaml):
+    parse it, set up logging, and return the parameters."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return load_params(args.params)
+
+
+def report_metrics(stage: str, metrics: dict[str, Any]) -> None:
+    """Write ``metrics/<stage>.json`` (``dvc metrics show`` reads it) and log it."""
+    write_metrics(Path("metrics") / f"{stage}.json", metrics)
+    log.info("%s: %s", stage, metrics)

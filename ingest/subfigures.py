@@ -12,7 +12,6 @@ Resumable: a killed run picks up at its last committed batch.
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 from pathlib import Path
@@ -26,7 +25,7 @@ from catalog.tables import Lake
 from ingest.caption_segments import keyword_families
 from ingest.captions import distribute_caption
 from ingest.captions.keywords import query_keywords
-from ingest.config import load_params, section
+from ingest.config import section
 from ingest.errors import CorruptImageError
 from ingest.figures.classify import PanelClassifier
 from ingest.figures.geometry import Box
@@ -35,7 +34,7 @@ from ingest.figures.separate import separate_figure
 from ingest.images import decode_rgb
 from ingest.labels import subfigure_id
 from ingest.provenance import extractor, params_hash
-from ingest.stage import ItemResult, Stage, write_metrics
+from ingest.stage import ItemResult, Stage, report_metrics, stage_params
 
 STAGE = "figures"
 log = logging.getLogger(__name__)
@@ -111,11 +110,7 @@ def figure_rows(figure: dict[str, Any], sep: Separation, rgb: np.ndarray, famili
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    params = load_params(args.params)
+    params = stage_params(__doc__, argv)
     p = section(params, "figures")
     lake = Lake(Path(section(params, "lake.root")))
     classify = PanelClassifier.load(Path(p["classifier"]["model"]))
@@ -143,9 +138,7 @@ def main(argv: list[str] | None = None) -> None:
                 result.add(table, row)
         return result
 
-    report = stage.run([(f["figure_id"], f) for f in figures], process)
-    write_metrics(Path("metrics") / f"{STAGE}.json", report.as_metrics())
-    log.info("figures: %s", report.as_metrics())
+    report_metrics(STAGE, stage.run([(f["figure_id"], f) for f in figures], process).as_metrics())
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ trains ``ingest.figures.classify.PanelNet`` on CPU. Writes the model
 
 from __future__ import annotations
 
-import argparse
 import logging
 import multiprocessing
 import time
@@ -26,10 +25,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ingest.config import load_params, section
+from ingest.config import section
 from ingest.figures.classify import CLASSES, PanelClassifier, PanelNet, preprocess
 from ingest.images import decode_rgb
-from ingest.stage import write_metrics
+from ingest.stage import report_metrics, stage_params
 from ingest.synth.extras import extra_panel
 from ingest.synth.figure import encode, plan_figure, render_figure
 from ingest.synth.journal import article_rng
@@ -146,11 +145,7 @@ def train(x: np.ndarray, f: np.ndarray, y: np.ndarray, groups: np.ndarray, epoch
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    p = section(load_params(args.params), "figures.classifier")
+    p = section(stage_params(__doc__, argv), "figures.classifier")
     torch.set_num_threads(max(1, int(p.get("threads", 2))))
     start = time.monotonic()
     x, f, y, groups = build_dataset(int(p["seed"]), int(p["train_figures"]), int(p["jitters"]),
@@ -158,8 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     model, metrics = train(x, f, y, groups, int(p["epochs"]), int(p["seed"]))
     model.save(Path(p["model"]))
     metrics["seconds"] = round(time.monotonic() - start, 1)
-    write_metrics(Path("metrics") / f"{STAGE}.json", metrics)
-    log.info("classifier: %s", metrics)
+    report_metrics(STAGE, metrics)
 
 
 if __name__ == "__main__":

@@ -153,14 +153,9 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             # end ticks: columns in the bar's own colour that cover its rows and reach a little
             # above or below (not a bright background the bar ends on)
             shade = float(g[top:bottom, bx0:bx1].mean())
-
-            def tick(x: int) -> bool:
-                return bool(level[top:bottom, x].all()) and abs(float(g[top:bottom, x].mean()) - shade) <= 20 \
-                    and _run_len(level[:, x], top) <= 4 * bh + 6
-
-            while bx0 > 0 and tick(bx0 - 1):
+            while bx0 > 0 and _tick(g, level, top, bottom, bx0 - 1, shade):
                 bx0 -= 1
-            while bx1 < w and tick(bx1):
+            while bx1 < w and _tick(g, level, top, bottom, bx1, shade):
                 bx1 += 1
             inside = g[top:bottom, bx0:bx1].astype(np.float32)
             rims = [float(g[r, bx0:bx1].mean()) for r in (top - 1, bottom) if 0 <= r < h]
@@ -226,6 +221,13 @@ def _twins(a: Box, b: Box) -> bool:
     overlap = min(a[2], b[2]) - max(a[0], b[0])
     vgap = max(a[1], b[1]) - min(a[3], b[3])
     return overlap >= 0.7 * max(a[2] - a[0], b[2] - b[0]) and vgap <= 3
+
+
+def _tick(g: np.ndarray, level: np.ndarray, top: int, bottom: int, x: int, shade: float) -> bool:
+    """Is column ``x`` an end tick of the bar in rows ``top:bottom`` — in its colour, covering its
+    rows, reaching a little above or below it?"""
+    return bool(level[top:bottom, x].all()) and abs(float(g[top:bottom, x].mean()) - shade) <= 20 \
+        and _run_len(level[:, x], top) <= 4 * (bottom - top) + 6
 
 
 def _run_len(column: np.ndarray, row: int) -> int:

@@ -284,7 +284,7 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
     confident = [m for m in ordered if m.text.lower() in want and m.score >= 0.9]
     inside_style = sum(m.inside for m in confident) > len(confident) / 2
     def merit(i: int) -> float:
-        return ordered[i].score + (0.5 if ordered[i].inside == inside_style else 0.0)
+        return ordered[i].score + (0.15 if ordered[i].inside == inside_style else 0.0)
 
     for i in sorted(range(len(ordered)), key=lambda i: -merit(i)):
         t = ordered[i].text.lower()

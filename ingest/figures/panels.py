@@ -282,30 +282,41 @@ def _image_regions(rgb: np.ndarray, box: Box, min_size: int, block: int = 8) -> 
 
 
 def _merge_text_into_graphics(cells: list[Cell]) -> list[Cell]:
-    """Axis titles, tick labels and legends cut off from their plot go back to it; labels stay apart."""
+    """Axis titles, tick labels and legends cut off from their plot go back to it; labels stay apart.
+
+    Repeated until nothing more joins: a plot that took its tick labels is then close enough to
+    take its axis title.
+    """
     graphics = [c for c in cells if c.kind == "graphics"]
     panels = [c for c in cells if c.kind != "text"]
-    out = list(panels)
-    for t in (c for c in cells if c.kind == "text"):
-        best, best_d = None, 1e9
-        for g in graphics:
-            dx, dy = gaps(t.box, g.box)
-            overlap_x = min(t.box[2], g.box[2]) - max(t.box[0], g.box[0])
-            overlap_y = min(t.box[3], g.box[3]) - max(t.box[1], g.box[1])
-            # beside the plot and level with it, or under/over it and within its width
-            aligned = (dy == 0 and overlap_y > 0) or (dx == 0 and overlap_x > 0)
-            d = dx + dy
-            if aligned and d <= 14 and d < best_d:
-                best, best_d = g, d
-        # A glyph at the corner of *any* panel is a label candidate, even when it also sits under
-        # the plot above it (a label in the gutter between two stacked plots); so is a lone glyph
-        # to the right of a plot (plots have no axis there, but the next panel's label may be).
-        right_glyph = best is not None and t.box[0] >= best.box[2] and t.width <= 2.6 * t.height + 6
-        if best is not None and not right_glyph and not any(_looks_like_label(t, p) for p in panels):
-            best.box = union(best.box, t.box)
-        else:
-            out.append(t)
-    return sorted(out, key=lambda c: (c.box[1] // 20, c.box[0]))
+    texts = [c for c in cells if c.kind == "text"]
+    merged = True
+    while merged:
+        merged = False
+        for t in list(texts):
+            best = _plot_of(t, graphics)
+            # A glyph at the corner of *any* panel is a label candidate, even when it also sits under
+            # the plot above it (a label in the gutter between two stacked plots); so is a lone glyph
+            # to the right of a plot (plots have no axis there, but the next panel's label may be).
+            right_glyph = best is not None and t.box[0] >= best.box[2] and t.width <= 2.6 * t.height + 6
+            if best is not None and not right_glyph and not any(_looks_like_label(t, p) for p in panels):
+                best.box = union(best.box, t.box)
+                texts.remove(t)
+                merged = True
+    return sorted(panels + texts, key=lambda c: (c.box[1] // 20, c.box[0]))
+
+
+def _plot_of(t: Cell, graphics: list[Cell], reach: int = 14) -> Cell | None:
+    """The plot a text cell sits beside (level with it) or under/over (within its width), if close."""
+    best, best_d = None, reach + 1
+    for g in graphics:
+        dx, dy = gaps(t.box, g.box)
+        overlap_x = min(t.box[2], g.box[2]) - max(t.box[0], g.box[0])
+        overlap_y = min(t.box[3], g.box[3]) - max(t.box[1], g.box[1])
+        aligned = (dy == 0 and overlap_y > 0) or (dx == 0 and overlap_x > 0)
+        if aligned and dx + dy < best_d:
+            best, best_d = g, dx + dy
+    return best
 
 
 def _looks_like_label(text: Cell, panel: Cell) -> bool:

@@ -323,7 +323,7 @@ def _looks_like_label(text: Cell, panel: Cell) -> bool:
     """A single glyph just above-left of a panel's top-left corner."""
     tx0, ty0, tx1, ty1 = text.box
     px0, py0, _, _ = panel.box
-    return (tx1 - tx0 <= 30 and ty1 - ty0 <= 30 and px0 - 40 <= tx0 <= px0 + 12 and py0 - 30 <= ty0 <= py0 + 12)
+    return (tx1 - tx0 <= 30 and ty1 - ty0 <= 30 and px0 - 40 <= tx0 <= px0 + 12 and py0 - 40 <= ty0 <= py0 + 12)
 
 
 def split_at_labels(rgb: np.ndarray, cells: list[Cell], labels: list[Box]) -> list[Cell]:

@@ -93,7 +93,10 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
             continue  # insets are roughly square: long strips are bands of the host's own content
         # grow back over the frame the dilation ate (the frame belongs to the inset)
         box = (max(0, bx - 3), max(0, by - 3), min(w, bx + bw + 3), min(h, by + bh + 3))
-        if _contrast(g, box) < 12:
+        # A magnified view set in a corner may look like the image around it; a box drawn in the
+        # interior with the image's own texture inside is a region of interest, not an inset.
+        in_corner = min(box[1], h - box[3]) <= 8 and min(box[0], w - box[2]) <= 8
+        if not in_corner and _contrast(g, box) < 12:
             continue
         out.append((x0 + box[0], y0 + box[1], x0 + box[2], y0 + box[3]))
     return out

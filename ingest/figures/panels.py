@@ -171,10 +171,11 @@ def _flat(rgb: np.ndarray, box: Box) -> bool:
     if crop.ndim < 3 or float((crop.max(axis=2).astype(np.int16) - crop.min(axis=2)).mean()) < 20:
         return False  # grey: a micrograph or pattern, however smooth or dark
     # A colourful block: drawn shapes are textured only along their outlines, a photo or a
-    # false-colour map all over.
-    mean = cv2.blur(g, (3, 3))
-    local_sd = np.sqrt(np.maximum(cv2.blur(g * g, (3, 3)) - mean * mean, 0))
-    return float((local_sd > 2.5).mean()) < 0.3
+    # false-colour map all over (in luminance: the darkest channel of a colour map is often flat).
+    lum = crop.astype(np.float32).mean(axis=2)
+    mean = cv2.blur(lum, (3, 3))
+    local_sd = np.sqrt(np.maximum(cv2.blur(lum * lum, (3, 3)) - mean * mean, 0))
+    return float((local_sd > 1.2).mean()) < 0.3
 
 
 def find_cells(rgb: np.ndarray) -> list[Cell]:

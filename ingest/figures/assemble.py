@@ -40,9 +40,9 @@ def _beside(a: Box, b: Box, gap: int = 4) -> bool:
         a[2] - a[0]) <= 1.2 * (a[3] - a[1])
 
 
-def _substantial(part: Box, whole: Box) -> bool:
-    """Is a plot or drawing big enough, within its master, to be a dependent (not an annotation)?"""
-    return (part[2] - part[0]) * (part[3] - part[1]) >= 0.15 * (whole[2] - whole[0]) * (whole[3] - whole[1])
+def _substantial(part: Box, whole: Box, share: float = 0.15) -> bool:
+    """Is a part big enough, within its master, to be a dependent (not an annotation)?"""
+    return (part[2] - part[0]) * (part[3] - part[1]) >= share * (whole[2] - whole[0]) * (whole[3] - whole[1])
 
 
 def _group(cells: list[Cell]) -> Box | None:
@@ -96,7 +96,7 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
     assert bbox is not None
     # An image that is a small part of a drawing (a shaded sphere, an inset photo of a device) is
     # part of the drawing, not a dependent of its own.
-    images = sorted((c for c in cells if c.kind == "image" and (_substantial(c.box, bbox) or all(
+    images = sorted((c for c in cells if c.kind == "image" and (_substantial(c.box, bbox, 0.25) or all(
         d.kind == "image" for d in cells))), key=lambda c: (c.box[1], c.box[0]))
     graphics_box = _group([c for c in cells if c not in images])
     parts: list[tuple[Box, str]] = [(c.box, "image") for c in images]

@@ -309,7 +309,8 @@ def _merge_text_into_graphics(cells: list[Cell]) -> list[Cell]:
 
 def _plot_of(t: Cell, graphics: list[Cell], reach: int = 14) -> Cell | None:
     """The plot a text cell sits beside (level with it) or under/over (within its width), if close."""
-    best, best_d = None, reach + 1
+    best: Cell | None = None
+    best_d: float = reach + 1
     for g in graphics:
         dx, dy = gaps(t.box, g.box)
         overlap_x = min(t.box[2], g.box[2]) - max(t.box[0], g.box[0])

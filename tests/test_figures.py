@@ -12,8 +12,11 @@ from conftest import figlake
 from PIL import Image
 
 from ingest.errors import EmptyFigureError
+from ingest.figures.assemble import assemble, infer_missing_labels
 from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
+from ingest.figures.labels import LabelMark
+from ingest.figures.panels import Cell
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
 from ingest.synth.drawings import illustration
@@ -30,8 +33,9 @@ def micrograph(h: int, w: int, seed: int) -> np.ndarray:
     return np.repeat(img[..., None], 3, axis=2)
 
 
-def grid_figure(labels_outside: bool = True, gutter: int = 24) -> tuple[np.ndarray, list[tuple[str, tuple]]]:
-    """Four micrographs in a 2×2 grid with labels a-d above-left (or on) each panel."""
+def grid_figure(labels_outside: bool = True, gutter: int = 24, printed: str = "abcd") -> tuple[
+        np.ndarray, list[tuple[str, tuple]]]:
+    """Four micrographs in a 2×2 grid with labels a-d (those in ``printed``) above-left (or on) each panel."""
     canvas = np.full((2 * 220 + gutter + 30, 2 * 300 + gutter + 20, 3), 255, np.uint8)
     truth = []
     for k, letter in enumerate("abcd"):
@@ -40,7 +44,8 @@ def grid_figure(labels_outside: bool = True, gutter: int = 24) -> tuple[np.ndarr
         y0 = 30 + r * (220 + gutter)
         canvas[y0:y0 + 220, x0:x0 + 300] = micrograph(220, 300, k)
         at = (x0 - 16, y0 - 18) if labels_outside else (x0 + 5, y0 + 5)
-        draw_text(canvas, at, letter, font("sans-bold", 18))
+        if letter in printed:
+            draw_text(canvas, at, letter, font("sans-bold", 18))
         truth.append((letter, (x0, y0, x0 + 300, y0 + 220)))
     return canvas, truth
 
@@ -62,6 +67,32 @@ def test_touching_panels_are_split_at_the_labels_the_caption_names() -> None:
     assert sorted(got) == ["a", "b", "c", "d"]
     for letter, box in truth:
         assert iou(got[letter], box) > 0.85, (letter, got[letter], box)
+
+
+def _panels(*boxes: tuple[int, int, int, int]) -> list[Cell]:
+    return [Cell(b, "image", 1.0) for b in boxes]
+
+
+def _mark(text: str, x: int, y: int) -> LabelMark:
+    return LabelMark((x, y, x + 12, y + 14), text, 0.99, False)
+
+
+def test_a_label_the_caption_names_but_the_figure_hides_goes_to_the_one_panel_it_can_be() -> None:
+    cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 320, 494), (344, 274, 644, 494))
+    found = [_mark("a", 4, 12), _mark("b", 328, 12), _mark("d", 328, 256)]  # "c" too faint to read
+    (c,) = infer_missing_labels(cells, found, ["a", "b", "c", "d"])
+    assert (c.text, c.inferred, c.box[:2]) == ("c", True, (20, 274))
+    masters, _ = assemble(cells, sorted(found + [c], key=lambda m: m.text), 700, 520)
+    got = {m.label: m for m in masters}
+    assert got["c"].bbox == (20, 274, 320, 494) and got["c"].label_bbox is None
+    assert got["c"].confidence < min(got[k].confidence for k in "abd")  # a guess ranks below a reading
+
+
+def test_no_label_is_guessed_where_a_parents_images_share_the_stretch() -> None:
+    # a governs two images side by side; b (missing) is the row below: two free panels, one label
+    cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 644, 494), (20, 518, 644, 700))
+    found = [_mark("a", 4, 12), _mark("c", 4, 500)]
+    assert infer_missing_labels(cells, found, ["a", "b", "c"]) == []
 
 
 def test_an_unlabelled_figure_is_one_master() -> None:

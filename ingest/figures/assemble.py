@@ -11,7 +11,7 @@ master.
 
 from __future__ import annotations
 
-from ingest.figures.geometry import Box, as_box, union
+from ingest.figures.geometry import Box, as_box, reading_order, union
 from ingest.figures.labels import LabelMark
 from ingest.figures.panels import Cell
 from ingest.figures.records import Dependent, Inset, MasterImage
@@ -102,7 +102,8 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
     parts: list[tuple[Box, str]] = [(c.box, "image") for c in images]
     if graphics_box is not None and (not images or _substantial(graphics_box, bbox)):
         parts.append((graphics_box, "graphics"))
-    text, box = (label.text, as_box(label.box)) if label else (None, None)
+    text = label.text if label else None
+    box = as_box(label.box) if label and not label.inferred else None
     # A master is as certain as its label's reading; an unlabelled figure's single master is a guess.
     confidence = label.score if label else 0.5
     if len(parts) == 1:
@@ -111,3 +112,46 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
     insets = [Inset(as_box(b), k) for k, c in enumerate(images) for b in c.insets]
     return MasterImage(text, box, as_box(bbox), cls="parent", confidence=confidence, class_confidence=1.0,
                        kind="parent", insets=insets, dependents=[Dependent(as_box(b), k) for b, k in parts])
+
+
+def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> list[LabelMark]:
+    """Labels the caption names but no reading found, placed on the one panel each can only be.
+
+    Labels run in reading order, so a missing label's panel lies between the panels of the labels
+    before and after it. Where the panels in such a stretch that no label of their own governs are
+    exactly as many as the labels missing there, they are those labels, in order (a label too small
+    or too faint to read, set on a busy image). Where the counts differ — a parent's dependents in
+    the stretch too — nothing is guessed.
+    """
+    want = [e.lower() for e in expected]
+    found = {lab.text.lower(): lab for lab in labels}
+    if not labels or len(found) == len(want) or any(t not in want for t in found):
+        return []
+    panels = [c for c in cells if c.kind == "image" or c.kind == "graphics" and c.width * c.height >= 900]
+    anchors: dict[str, Cell] = {}
+    for text, lab in found.items():
+        mine = [c for c in panels if governing(c.box, labels) == labels.index(lab)]
+        if mine:  # the label's own panel: the one whose corner is nearest the label
+            anchors[text] = min(mine, key=lambda c: abs(c.box[0] - lab.box[0]) + abs(c.box[1] - lab.box[1]))
+    if len(anchors) < len(found):
+        return []
+    smallest = min(c.width * c.height for c in anchors.values())
+    free = [c for c in panels if c not in anchors.values() and c.width * c.height >= 0.25 * smallest]
+    tokens: list[tuple[str | None, Cell]] = [(t, c) for t, c in anchors.items()] + [(None, c) for c in free]
+    ordered = reading_order(tokens, lambda tok: tok[1].box, row_tolerance=20)
+    positions = [want.index(t) for t, _ in ordered if t is not None]
+    if positions != sorted(positions):
+        return []  # the labels read do not run in reading order: no order to infer from
+    inferred: list[LabelMark] = []
+    last, stretch = -1, []
+    for text, cell in ordered + [(None, None)]:  # type: ignore[list-item]
+        if text is None and cell is not None:
+            stretch.append(cell)
+            continue
+        nxt = want.index(text) if text is not None else len(want)
+        missing = [e for e in expected[last + 1:nxt] if e.lower() not in found]
+        if missing and len(missing) == len(stretch):
+            for label, c in zip(missing, stretch, strict=True):
+                inferred.append(LabelMark((c.box[0], c.box[1], c.box[0], c.box[1]), label, 0.3, True, True))
+        last, stretch = nxt, []
+    return inferred

@@ -12,6 +12,7 @@ caption names when it is known, which also repairs OCR confusions (c/e, l/I/1).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -34,6 +35,9 @@ class LabelMark:
     score: float
     inside: bool
     """printed inside an image panel (rather than in the gutter)"""
+    inferred: bool = False
+    """not read on the figure: the caption names it and only one panel can be it (``box`` is that
+    panel's corner)"""
 
 
 def _corner_marks(rgb: np.ndarray, cell: Cell) -> list[Box]:
@@ -286,7 +290,10 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
     def merit(i: int) -> float:
         return ordered[i].score + (0.15 if ordered[i].inside == inside_style else 0.0)
 
-    for i in sorted(range(len(ordered)), key=lambda i: -merit(i)):
+    # Of several reads of one label (an axis title's "a" besides the label "a"), the one that runs
+    # in reading order with the others wins; the most meritorious otherwise.
+    in_order = _ordered_reads(ordered, want, merit)
+    for i in sorted(range(len(ordered)), key=lambda i: (i not in in_order, -merit(i))):
         t = ordered[i].text.lower()
         if t in want and t not in chosen:
             chosen[t] = ordered[i]
@@ -314,3 +321,16 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
             m.text = case_of[label]
             result.append(m)
     return result
+
+
+def _ordered_reads(ordered: list[LabelMark], want: list[str], merit: Callable[[int], float]) -> set[int]:
+    """Indices of the exact reads that best run a, b, c… in reading order (weighted longest
+    increasing run: each read weighs its merit)."""
+    reads = [i for i, m in enumerate(ordered) if m.text.lower() in want]
+    rank = {i: want.index(ordered[i].text.lower()) for i in reads}
+    best: dict[int, tuple[float, list[int]]] = {}
+    for i in reads:
+        prev = [best[j] for j in reads if j < i and rank[j] < rank[i]]
+        score, run = max(prev, default=(0.0, []))
+        best[i] = (score + merit(i), run + [i])
+    return set(max(best.values(), default=(0.0, []))[1])

@@ -138,6 +138,7 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
     """Split touching images at a seam: a column (row) where the content jumps along (nearly) the whole cell."""
     x0, y0, x1, y1 = box
     g = cv2.GaussianBlur(grey(rgb[y0:y1, x0:x1]).astype(np.float32), (3, 3), 0)
+    insets = [b for b in insets if not _spans(b, box)]
     for axis in (1, 0):  # columns first (side-by-side panels are most common)
         if (g.shape[1] if axis == 1 else g.shape[0]) < 2 * min_size:
             continue
@@ -159,6 +160,11 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
             second = (x0 + i, y0, x1, y1) if axis == 1 else (x0, y0 + i, x1, y1)
             return _seam_splits(rgb, first, min_size, insets) + _seam_splits(rgb, second, min_size, insets)
     return [box]
+
+
+def _spans(inset: Box, box: Box) -> bool:
+    """An "inset" as wide or as tall as the image it was found in is a panel touching it."""
+    return inset[2] - inset[0] >= 0.9 * (box[2] - box[0]) or inset[3] - inset[1] >= 0.9 * (box[3] - box[1])
 
 
 def _flat(rgb: np.ndarray, box: Box) -> bool:
@@ -223,7 +229,7 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, neste
             for seam_part in _seam_splits(rgb, part, min_size, insets):
                 px0, py0, px1, py1 = seam_part
                 out.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
-                                [b for b in insets if centre_in(b, seam_part)]))
+                                [b for b in insets if centre_in(b, seam_part) and not _spans(b, seam_part)]))
         return out
     return [Cell(box, "graphics", fill)]
 

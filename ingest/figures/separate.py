@@ -16,7 +16,7 @@ import numpy as np
 
 from ingest.captions import Distribution, distribute_caption
 from ingest.errors import EmptyFigureError
-from ingest.figures.assemble import assemble
+from ingest.figures.assemble import assemble, infer_missing_labels
 from ingest.figures.geometry import Box, as_box, centre_in, grown, reading_order
 from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, inner_labels, read_marks
 from ingest.figures.panels import find_cells, split_at_labels
@@ -70,6 +70,10 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
             marks += corner_labels(rgb, cells, marks, expected)
             labels = choose_labels(marks, expected)
             cells = split_at_labels(rgb, cells, [m.box for m in labels])
+        if len(labels) < len(expected):
+            want = [e.lower() for e in expected]
+            labels = sorted(labels + infer_missing_labels(cells, labels, expected),
+                            key=lambda m: want.index(m.text.lower()))
     masters, unassigned = assemble(cells, labels, w, h)
     _classify(rgb, masters, classify)
     for m in masters:

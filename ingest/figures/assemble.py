@@ -142,16 +142,20 @@ def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: l
     positions = [want.index(t) for t, _ in ordered if t is not None]
     if positions != sorted(positions):
         return []  # the labels read do not run in reading order: no order to infer from
-    inferred: list[LabelMark] = []
+    # Stretches of free panels between the panels of consecutive labels read (and after the last).
+    stretches: list[tuple[int, int, list[Cell]]] = []
     last, stretch = -1, []
-    for text, cell in ordered + [(None, None)]:  # type: ignore[list-item]
-        if text is None and cell is not None:
+    for label, cell in ordered:
+        if label is None:
             stretch.append(cell)
-            continue
-        nxt = want.index(text) if text is not None else len(want)
-        missing = [e for e in expected[last + 1:nxt] if e.lower() not in found]
-        if missing and len(missing) == len(stretch):
-            for label, c in zip(missing, stretch, strict=True):
-                inferred.append(LabelMark((c.box[0], c.box[1], c.box[0], c.box[1]), label, 0.3, True, True))
-        last, stretch = nxt, []
+        else:
+            stretches.append((last, want.index(label), stretch))
+            last, stretch = want.index(label), []
+    stretches.append((last, len(want), stretch))
+    inferred: list[LabelMark] = []
+    for after, before, panels_between in stretches:
+        missing = [e for e in expected[after + 1:before] if e.lower() not in found]
+        if missing and len(missing) == len(panels_between):
+            inferred += [LabelMark((c.box[0], c.box[1], c.box[0], c.box[1]), e, 0.3, True, True)
+                         for e, c in zip(missing, panels_between, strict=True)]
     return inferred

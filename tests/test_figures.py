@@ -145,7 +145,7 @@ def test_a_bar_without_text_takes_the_caption_stated_scale() -> None:
 @pytest.mark.parametrize("text, value, unit", [
     ("200 nm", 200, "nm"), ("0.5 um", 0.5, "µm"), ("20.0 µm", 20, "µm"), ("5 Å", 5, "Å"), ("5 A", 5, "Å"),
     ("2 nm-1", 2, "nm⁻¹"), ("5 1/nm", 5, "nm⁻¹"), ("1O0 nm", 100, "nm"), ("200NM", 200, "nm"),
-    ("1 cm", 1, "cm"), ("2 1 nm", 2, "nm⁻¹"),
+    ("1 cm", 1, "cm"), ("2 1 nm", 2, "nm⁻¹"), (":1-nm.", 1, "nm"),
 ])
 def test_scale_labels_parse_as_authors_and_ocr_write_them(text: str, value: float, unit: str) -> None:
     assert parse_label(text) == Length(value, unit)

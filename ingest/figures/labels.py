@@ -12,7 +12,7 @@ caption names when it is known, which also repairs OCR confusions (c/e, l/I/1).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -295,7 +295,7 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
     in_order = _ordered_reads(ordered, want, merit)
     for i in sorted(range(len(ordered)), key=lambda i: (i not in in_order, -merit(i))):
         t = ordered[i].text.lower()
-        if t in want and t not in chosen:
+        if t in want and t not in chosen and not _taken(ordered[i], chosen.values()):
             chosen[t] = ordered[i]
             used.add(i)
     # Fill gaps with unused marks whose reading-order position lies between the neighbours' marks.
@@ -307,7 +307,7 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
         after = [position[id(chosen[w])] for w in want[k + 1:] if w in chosen]
         lo = max(before) if before else -1
         hi = min(after) if after else len(ordered)
-        options = [i for i in range(lo + 1, hi) if i not in used]
+        options = [i for i in range(lo + 1, hi) if i not in used and not _taken(ordered[i], chosen.values())]
         if len(options) == 1 or (options and hi - lo == 2):
             i = options[0]
             used.add(i)
@@ -321,6 +321,17 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
             m.text = case_of[label]
             result.append(m)
     return result
+
+
+def _taken(mark: LabelMark, chosen: Iterable[LabelMark]) -> bool:
+    """Is ``mark`` (mostly) where a chosen label is printed: one glyph read twice from two crops?"""
+    for other in chosen:
+        ix = min(mark.box[2], other.box[2]) - max(mark.box[0], other.box[0])
+        iy = min(mark.box[3], other.box[3]) - max(mark.box[1], other.box[1])
+        smaller = min((b[2] - b[0]) * (b[3] - b[1]) for b in (mark.box, other.box))
+        if ix > 0 and iy > 0 and ix * iy >= 0.5 * smaller:
+            return True
+    return False
 
 
 def _ordered_reads(ordered: list[LabelMark], want: list[str], merit: Callable[[int], float]) -> set[int]:

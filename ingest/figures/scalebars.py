@@ -35,6 +35,9 @@ _DIGIT_FIXES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", 
 def parse_label(text: str) -> Length | None:
     """A scale label as OCR read it → a length, or None when it is not one ("x 5,000", "HAADF", "")."""
     t = text.strip().replace("\u2009", " ")
+    # specks beside the text read as punctuation: ":1-nm.", "'200 nm,"
+    t = re.sub(r"^[^\w(]+|[^\w)Åµ⁻¹]+$", "", t)
+    t = re.sub(r"(?<=\d)\s*[-–—~_:;'\"]+\s*(?=[a-zA-Zµμ])", " ", t)
     # digits misread as letters, only in the numeric head of the label ("1O0 nm", "l µm")
     m = re.match(r"^([0-9OolI|S.,]+)\s*(.*)$", t)
     if m and any(ch.isdigit() for ch in m.group(1)):
@@ -153,10 +156,8 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             # end ticks: columns in the bar's own colour that cover its rows and reach a little
             # above or below (not a bright background the bar ends on)
             shade = float(g[top:bottom, bx0:bx1].mean())
-            while bx0 > 0 and _tick(g, level, top, bottom, bx0 - 1, shade):
-                bx0 -= 1
-            while bx1 < w and _tick(g, level, top, bottom, bx1, shade):
-                bx1 += 1
+            bx0 = _end(g, level, top, bottom, bx0, -1, bx1 - bx0, shade)
+            bx1 = _end(g, level, top, bottom, bx1 - 1, 1, bx1 - bx0, shade) + 1
             inside = g[top:bottom, bx0:bx1].astype(np.float32)
             rims = [float(g[r, bx0:bx1].mean()) for r in (top - 1, bottom) if 0 <= r < h]
             contrast = min(abs(float(inside.mean()) - v) for v in rims) if rims else 0.0
@@ -221,6 +222,22 @@ def _twins(a: Box, b: Box) -> bool:
     overlap = min(a[2], b[2]) - max(a[0], b[0])
     vgap = max(a[1], b[1]) - min(a[3], b[3])
     return overlap >= 0.7 * max(a[2] - a[0], b[2] - b[0]) and vgap <= 3
+
+
+def _end(g: np.ndarray, level: np.ndarray, top: int, bottom: int, x: int, step: int, reach: int, shade: float) -> int:
+    """The bar's last column from ``x`` on, going ``step``: over end ticks, and across a particle of
+    the bar's colour it crosses when the bar goes on beyond it (the top-hat cuts the bar there)."""
+    end, k, crossed, run = x, x + step, False, 0
+    while 0 <= k < g.shape[1] and abs(k - x) <= reach and level[top:bottom, k].all():
+        if not _tick(g, level, top, bottom, k, shade):
+            crossed, run = True, 0
+        else:
+            run += 1
+            # beyond a particle, only a stretch of bar (not the particle's tapering edge) counts
+            if not crossed or run >= 6:
+                end = k
+        k += step
+    return end
 
 
 def _tick(g: np.ndarray, level: np.ndarray, top: int, bottom: int, x: int, shade: float) -> bool:

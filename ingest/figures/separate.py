@@ -81,18 +81,21 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
     return Separation(w, h, masters, [as_box(b) for b in unassigned], expected)
 
 
-def _images(m: MasterImage) -> list[tuple[int | str, Box]]:
-    """The images of a master that may carry scale bars, with the ``in`` reference of each."""
+def _images(m: MasterImage) -> list[tuple[int | str, Box, str]]:
+    """The images of a master that may carry scale bars, with the ``in`` reference and class of each."""
     if m.dependents:
-        return [(k, d.bbox) for k, d in enumerate(m.dependents) if d.cls != "graph" and d.kind == "image"]
-    return [("master", m.bbox)] if m.kind == "image" else []
+        return [(k, d.bbox, d.cls) for k, d in enumerate(m.dependents) if d.cls != "graph" and d.kind == "image"]
+    return [("master", m.bbox, m.cls)] if m.kind == "image" else []
 
 
 def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar], dist: Distribution | None) -> None:
     stated = _stated(dist, m.label)
-    for ref, box in _images(m):
+    for ref, box, cls in _images(m):
         for bar in read_bars(rgb, box, thorough=not stated):
             bar.in_ = ref if m.dependents else "master"
+            if bar.unit == "mm" and cls in ("microscopy", "diffraction"):
+                # OCR reads "nm" as "mm" far more often than a micrograph has a millimetre bar
+                set_length(bar, Length(bar.value or 0.0, "nm"))
             m.scale_bars.append(bar)
     for bar in gutter_bars:  # a bar printed in the gutter next to the images it measures
         if centre_in(bar.bbox, grown(m.bbox, 0.02)):

@@ -158,15 +158,27 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             shade = float(g[top:bottom, bx0:bx1].mean())
             bx0 = _end(g, level, top, bottom, bx0, -1, bx1 - bx0, shade)
             bx1 = _end(g, level, top, bottom, bx1 - 1, 1, bx1 - bx0, shade) + 1
-            inside = g[top:bottom, bx0:bx1].astype(np.float32)
-            rims = [float(g[r, bx0:bx1].mean()) for r in (top - 1, bottom) if 0 <= r < h]
-            contrast = min(abs(float(inside.mean()) - v) for v in rims) if rims else 0.0
+            inside, contrast = _core(g, top, bottom, bx0, bx1)
             conf = min(1.0, contrast / 120) * min(1.0, (bx1 - bx0) / 20) * max(0.0, 1 - float(inside.std()) / 40)
             if conf < MIN_CONFIDENCE:
                 continue
             extreme = 255 - float(inside.mean()) if polarity == "white" else float(inside.mean())
             bars.append(Bar((x0 + bx0, y0 + top, x0 + bx1, y0 + bottom), polarity, conf, extreme))
     return _drop_outlines(sorted(bars, key=lambda b: -b.confidence))
+
+
+def _core(g: np.ndarray, top: int, bottom: int, x0: int, x1: int) -> tuple[np.ndarray, float]:
+    """The bar's solid rows (not its anti-aliased edge rows, half bar and half background) and their
+    contrast with the image just outside, one or two rows off each side (past any edge row)."""
+    rows = g[top:bottom, x0:x1].astype(np.float32)
+    means = rows.mean(axis=1)
+    extreme = means.max() if means.mean() >= 128 else means.min()
+    core = rows[np.abs(means - extreme) <= 40]
+    level = float(core.mean())
+    sides = [[float(g[r, x0:x1].mean()) for r in rs if 0 <= r < g.shape[0]]
+             for rs in ((top - 1, top - 2), (bottom, bottom + 1))]
+    contrast = min((max(abs(level - v) for v in side) for side in sides if side), default=0.0)
+    return core, contrast
 
 
 def _body(mask: np.ndarray, max_thick: int) -> tuple[int, int, int, int] | None:

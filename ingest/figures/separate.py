@@ -85,7 +85,8 @@ def _images(m: MasterImage) -> list[tuple[int | str, Box, str]]:
     """The images of a master that may carry scale bars, with the ``in`` reference and class of each."""
     if m.dependents:
         return [(k, d.bbox, d.cls) for k, d in enumerate(m.dependents) if d.cls != "graph" and d.kind == "image"]
-    return [("master", m.bbox, m.cls)] if m.kind == "image" else []
+    # a smooth false-colour map can pass for a drawing in the layout; the classifier knows better
+    return [("master", m.bbox, m.cls)] if m.kind == "image" or m.cls in ("microscopy", "diffraction") else []
 
 
 def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar], dist: Distribution | None) -> None:

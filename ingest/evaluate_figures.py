@@ -165,7 +165,7 @@ def report(metrics: dict[str, Any]) -> str:
         lines += ["Real figures (14 Nature Communications figures, gold MDI annotations):", "",
                   "| metric | figlake | EXSCLAIM! v1 | target |", "|---|---|---|---|"]
         for k in ("master_ap50", "master_ap75", "imageclef", "label_f1", "dependents_insets_recall",
-                  "scale_values_share", "class_accuracy"):
+                  "scale_values_share", "scale_bar_precision", "class_accuracy"):
             lines.append(f"| {k} | {o[k]} | {e[k]} | {TARGETS.get(k, '—')} |")
         lines += ["", f"Speed: {real['seconds_per_figure_median']} s median, {real['seconds_per_figure_max']} s max "
                   "per figure, one core, warm.", ""]
@@ -173,7 +173,7 @@ def report(metrics: dict[str, Any]) -> str:
     if s:
         lines += ["Synthetic journal:", "", "| metric | figlake | target |", "|---|---|---|"]
         for k in ("master_ap50", "master_ap75", "imageclef", "label_f1", "dependents_insets_recall",
-                  "class_accuracy", "nm_per_px_within_5pct"):
+                  "class_accuracy", "nm_per_px_within_5pct", "scale_bar_precision"):
             lines.append(f"| {k} | {s[k]} | {SYNTH_TARGETS.get(k, '—')} |")
         lines.append("")
     c = metrics.get("scale_label_crops", {})

@@ -14,6 +14,8 @@ Definitions (from the issue):
   predicted dependent or inset with IoU ≥ 0.5.
 - **Scale values**: a true scale bar counts when a predicted bar overlaps it
   (centre inside the true bar box grown by 50 %) with the same value and unit.
+- **Scale-bar precision**: the share of predicted bars that overlap a true bar
+  that way (whatever their value): how many lines we call bars are bars.
 - **Class accuracy**: of matched masters (IoU ≥ 0.5), the share with the true class.
 
 Figures are given as plain dicts in the gold JSON shape (``master_images`` with
@@ -87,7 +89,7 @@ def _length(value: Any, unit: Any) -> Length | None:
 def score(predictions: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """All metrics for ``predictions`` (figure → prediction dict) against ``gold`` (figure → gold dict)."""
     ap_preds, ap_truth, clef, label_tp, label_fp, label_fn = [], {}, [], 0, 0, 0
-    dep_total = dep_found = bars_total = bars_right = cls_total = cls_right = 0
+    dep_total = dep_found = bars_total = bars_right = bars_found = bars_predicted = cls_total = cls_right = 0
     for fig, g in gold.items():
         p = predictions.get(fig, {"master_images": []})
         gm, pm = g["master_images"], p["master_images"]
@@ -116,6 +118,9 @@ def score(predictions: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]
         dep_found += sum(1 for t in true_parts if any(iou(t, q) >= 0.5 for q in pred_parts))
         # scale bars
         pred_bars = [b for m in pm for b in m.get("scale_bars", [])]
+        true_bars = [b["bbox"] for m in gm for b in m.get("scale_bars", [])]
+        bars_predicted += len(pred_bars)
+        bars_found += sum(any(centre_in(q["bbox"], grown(t, 0.5)) for t in true_bars) for q in pred_bars)
         for m in gm:
             for b in m.get("scale_bars", []):
                 bars_total += 1
@@ -138,6 +143,8 @@ def score(predictions: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]
         "dependents_insets_recall": round(dep_found / dep_total, 4) if dep_total else None,
         "scale_values_right": bars_right, "scale_bars_total": bars_total,
         "scale_values_share": round(bars_right / bars_total, 4) if bars_total else None,
+        "scale_bars_predicted": bars_predicted,
+        "scale_bar_precision": round(bars_found / bars_predicted, 4) if bars_predicted else None,
         "class_accuracy": round(cls_right / cls_total, 4) if cls_total else None,
     }
 

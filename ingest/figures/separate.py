@@ -27,6 +27,8 @@ from ingest.units import Length
 Classifier = Callable[[list[np.ndarray]], list[tuple[str, float]]]
 
 
+MIN_UNREAD_CONFIDENCE = 0.5
+"""A bar-like line with no value (printed or stated) is kept as a scale bar only when this bar-like."""
 MIN_SIDE = 32
 """Smaller images cannot hold a subfigure worth the name (icons, spacer GIFs)."""
 MAX_SIDE = 1400
@@ -91,8 +93,11 @@ def _images(m: MasterImage) -> list[tuple[int | str, Box, str]]:
 
 def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar], dist: Distribution | None) -> None:
     stated = _stated(dist, m.label)
+    frames = [i.bbox for i in m.insets]
     for ref, box, cls in _images(m):
         for bar in read_bars(rgb, box, thorough=not stated):
+            if bar.value is None and any(_on_frame(bar.bbox, f) for f in frames):
+                continue  # an inset's frame edge, with no label to say it is a bar
             bar.in_ = ref if m.dependents else "master"
             if bar.unit == "mm" and cls in ("microscopy", "diffraction"):
                 # OCR reads "nm" as "mm" far more often than a micrograph has a millimetre bar
@@ -104,16 +109,22 @@ def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar
             m.scale_bars.append(bar)
     m.scale_bars = reading_order(m.scale_bars, lambda b: b.bbox)
     unread = [b for b in m.scale_bars if b.value is None]
-    if not stated or not unread:
-        return
-    # The caption's values, in the order it states them, go to the unread bars in reading order;
-    # one stated value serves every bar of the subfigure ("Scale bars, 50 nm").
-    for k, bar in enumerate(unread):
-        length = stated[min(k, len(stated) - 1)] if len(stated) == len(unread) or len(stated) == 1 else None
-        if length is None:
-            continue
-        set_length(bar, length)
-        bar.source = "caption"
+    # The caption's values, in the order it states them, go to the unread bars in reading order
+    # (the bar-like ones only, if that makes the counts agree); one stated value serves every bar
+    # of the subfigure ("Scale bars, 50 nm").
+    for pool in (unread, [b for b in unread if b.confidence >= MIN_UNREAD_CONFIDENCE]):
+        if stated and (len(stated) == 1 or len(stated) == len(pool)):
+            for k, bar in enumerate(pool):
+                set_length(bar, stated[min(k, len(stated) - 1)])
+                bar.source = "caption"
+            break
+    m.scale_bars = [b for b in m.scale_bars if b.value is not None or b.confidence >= MIN_UNREAD_CONFIDENCE]
+
+
+def _on_frame(bar: Box, frame: Box) -> bool:
+    """Does a bar run along the top or bottom edge of an inset's frame?"""
+    along = min(bar[2], frame[2]) - max(bar[0], frame[0]) >= 0.8 * (bar[2] - bar[0])
+    return along and min(abs(bar[1] - frame[1]), abs(bar[3] - frame[3])) <= 3
 
 
 def _stated(dist: Distribution | None, label: str | None) -> list[Length]:

@@ -77,11 +77,16 @@ def _mark(text: str, x: int, y: int) -> LabelMark:
     return LabelMark((x, y, x + 12, y + 14), text, 0.99, False)
 
 
-def test_a_label_the_caption_names_but_the_figure_hides_goes_to_the_one_panel_it_can_be() -> None:
+@pytest.mark.parametrize("misplaced_c", [None, (60, 330)])  # c unread, or read where no corner is
+def test_a_label_the_caption_names_but_the_figure_hides_goes_to_the_one_panel_it_can_be(
+        misplaced_c: tuple[int, int] | None) -> None:
     cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 320, 494), (344, 274, 644, 494))
-    found = [_mark("a", 4, 12), _mark("b", 328, 12), _mark("d", 328, 256)]  # "c" too faint to read
+    found = [_mark("a", 4, 12), _mark("b", 328, 12), _mark("d", 328, 256)]
+    if misplaced_c:
+        found.insert(2, _mark("c", *misplaced_c))
     (c,) = infer_missing_labels(cells, found, ["a", "b", "c", "d"])
     assert (c.text, c.inferred, c.box[:2]) == ("c", True, (20, 274))
+    found = [m for m in found if m.text != "c"]
     masters, _ = assemble(cells, sorted(found + [c], key=lambda m: m.text), 700, 520)
     got = {m.label: m for m in masters}
     assert got["c"].bbox == (20, 274, 320, 494) and got["c"].label_bbox is None

@@ -124,16 +124,18 @@ def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: l
     the stretch too — nothing is guessed.
     """
     want = [e.lower() for e in expected]
-    found = {lab.text.lower(): lab for lab in labels}
-    if not labels or len(found) == len(want) or any(t not in want for t in found):
+    if not labels or any(lab.text.lower() not in want for lab in labels):
         return []
     panels = [c for c in cells if c.kind == "image" or c.kind == "graphics" and c.width * c.height >= 900]
     anchors: dict[str, Cell] = {}
-    for text, lab in found.items():
-        mine = [c for c in panels if governing(c.box, labels) == labels.index(lab)]
+    for k, lab in enumerate(labels):
+        mine = [c for c in panels if governing(c.box, labels) == k]
         if mine:  # the label's own panel: the one whose corner is nearest the label
-            anchors[text] = min(mine, key=lambda c: abs(c.box[0] - lab.box[0]) + abs(c.box[1] - lab.box[1]))
-    if len(anchors) < len(found):
+            anchors[lab.text.lower()] = min(mine, key=lambda c: abs(c.box[0] - lab.box[0]) + abs(c.box[1] - lab.box[1]))
+    # A label read where no panel's corner is (inside a panel, under another label) governs
+    # nothing: it is as good as missing.
+    found = set(anchors)
+    if not found or len(found) == len(want):
         return []
     smallest = min(c.width * c.height for c in anchors.values())
     free = [c for c in panels if c not in anchors.values() and c.width * c.height >= 0.25 * smallest]

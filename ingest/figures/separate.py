@@ -72,10 +72,12 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
             marks += corner_labels(rgb, cells, marks, expected)
             labels = choose_labels(marks, expected)
             cells = split_at_labels(rgb, cells, [m.box for m in labels])
-        if len(labels) < len(expected):
-            want = [e.lower() for e in expected]
-            labels = sorted(labels + infer_missing_labels(cells, labels, expected),
-                            key=lambda m: want.index(m.text.lower()))
+    if expected:
+        inferred = infer_missing_labels(cells, labels, expected)
+        replaced = {m.text.lower() for m in inferred}  # reads that governed no panel
+        want = [e.lower() for e in expected]
+        labels = sorted([m for m in labels if m.text.lower() not in replaced] + inferred,
+                        key=lambda m: want.index(m.text.lower()))
     masters, unassigned = assemble(cells, labels, w, h)
     _classify(rgb, masters, classify)
     for m in masters:

@@ -86,6 +86,12 @@ def assemble(cells: list[Cell], labels: list[LabelMark], width: int, height: int
     return masters, unassigned
 
 
+def _one_row(boxes: list[Box]) -> bool:
+    """Do the boxes stand side by side, tops level, in one row?"""
+    return max(b[1] for b in boxes) - min(b[1] for b in boxes) <= 20 and max(b[3] for b in boxes) - min(
+        b[3] for b in boxes) <= 20
+
+
 def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
     """One master from the cells its label governs: the images, and the drawing or plot around them.
 
@@ -120,8 +126,9 @@ def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: l
     Labels run in reading order, so a missing label's panel lies between the panels of the labels
     before and after it. Where the panels in such a stretch that no label of their own governs are
     exactly as many as the labels missing there, they are those labels, in order (a label too small
-    or too faint to read, set on a busy image). Where the counts differ — a parent's dependents in
-    the stretch too — nothing is guessed.
+    or too faint to read, set on a busy image). One missing label over a row of free panels is a
+    parent's, set on the first. Where the counts differ otherwise — a parent's dependents in the
+    stretch besides a missing label's panel — nothing is guessed.
     """
     want = [e.lower() for e in expected]
     if not labels or any(lab.text.lower() not in want for lab in labels):
@@ -157,6 +164,8 @@ def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: l
     inferred: list[LabelMark] = []
     for after, before, panels_between in stretches:
         missing = [e for e in expected[after + 1:before] if e.lower() not in found]
+        if len(missing) == 1 and len(panels_between) > 1 and _one_row([c.box for c in panels_between]):
+            panels_between = panels_between[:1]  # a parent: its label governs the row from its first panel
         if missing and len(missing) == len(panels_between):
             inferred += [LabelMark((c.box[0], c.box[1], c.box[0], c.box[1]), e, 0.3, True, True)
                          for e, c in zip(missing, panels_between, strict=True)]

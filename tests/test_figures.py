@@ -93,6 +93,15 @@ def test_a_label_the_caption_names_but_the_figure_hides_goes_to_the_one_panel_it
     assert got["c"].confidence < min(got[k].confidence for k in "abd")  # a guess ranks below a reading
 
 
+def test_a_missing_label_over_a_row_of_free_panels_is_a_parents() -> None:
+    cells = _panels((20, 30, 320, 250), (344, 30, 494, 250), (494, 30, 644, 250), (20, 274, 644, 494))
+    found = [_mark("a", 4, 12), _mark("c", 4, 256)]  # b, over the two right-hand images, unread
+    (b,) = infer_missing_labels(cells, found, ["a", "b", "c"])
+    masters, _ = assemble(cells, [found[0], b, found[1]], 700, 520)
+    got = {m.label: m for m in masters}
+    assert got["b"].bbox == (344, 30, 644, 250) and len(got["b"].dependents) == 2
+
+
 def test_no_label_is_guessed_where_a_parents_images_share_the_stretch() -> None:
     # a governs two images side by side; b (missing) is the row below: two free panels, one label
     cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 644, 494), (20, 518, 644, 700))

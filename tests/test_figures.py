@@ -12,7 +12,7 @@ from conftest import figlake
 from PIL import Image
 
 from ingest.errors import EmptyFigureError
-from ingest.figures.assemble import assemble, infer_missing_labels
+from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
 from ingest.figures.labels import LabelMark
@@ -73,32 +73,38 @@ def _panels(*boxes: tuple[int, int, int, int]) -> list[Cell]:
     return [Cell(b, "image", 1.0) for b in boxes]
 
 
-def _mark(text: str, x: int, y: int) -> LabelMark:
-    return LabelMark((x, y, x + 12, y + 14), text, 0.99, False)
+def _mark(text: str, x: int, y: int, score: float = 0.99) -> LabelMark:
+    return LabelMark((x, y, x + 12, y + 14), text, score, False)
 
 
-@pytest.mark.parametrize("misplaced_c", [None, (60, 330)])  # c unread, or read where no corner is
+GRID = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 320, 494), (344, 274, 644, 494))
+
+
+@pytest.mark.parametrize("c_read", [None, _mark("c", 60, 330)])  # c unread, or read where no corner is
 def test_a_label_the_caption_names_but_the_figure_hides_goes_to_the_one_panel_it_can_be(
-        misplaced_c: tuple[int, int] | None) -> None:
-    cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 320, 494), (344, 274, 644, 494))
-    found = [_mark("a", 4, 12), _mark("b", 328, 12), _mark("d", 328, 256)]
-    if misplaced_c:
-        found.insert(2, _mark("c", *misplaced_c))
-    (c,) = infer_missing_labels(cells, found, ["a", "b", "c", "d"])
-    assert (c.text, c.inferred, c.box[:2]) == ("c", True, (20, 274))
-    found = [m for m in found if m.text != "c"]
-    masters, _ = assemble(cells, sorted(found + [c], key=lambda m: m.text), 700, 520)
-    got = {m.label: m for m in masters}
+        c_read: LabelMark | None) -> None:
+    found = [_mark("a", 4, 12), _mark("b", 328, 12), _mark("d", 328, 256)] + ([c_read] if c_read else [])
+    labels = complete_labels(GRID, found, ["a", "b", "c", "d"])
+    assert [m.text for m in labels] == ["a", "b", "c", "d"]
+    c = labels[2]
+    assert (c.inferred, c.box[:2]) == (True, (20, 274))
+    got = {m.label: m for m in assemble(GRID, labels, 700, 520)[0]}
     assert got["c"].bbox == (20, 274, 320, 494) and got["c"].label_bbox is None
     assert got["c"].confidence < min(got[k].confidence for k in "abd")  # a guess ranks below a reading
+
+
+def test_a_weak_reading_out_of_order_gives_way_to_the_order() -> None:
+    # "e" printed on the last panel, half seen as "d"; the real "d" unread
+    found = [_mark("a", 4, 12), _mark("b", 328, 12), _mark("c", 4, 256), _mark("d", 4, 500, score=0.56)]
+    labels = complete_labels(GRID + _panels((20, 518, 320, 700)), found, ["a", "b", "c", "d", "e"])
+    assert [(m.text, m.box[:2]) for m in labels[3:]] == [("d", (344, 274)), ("e", (20, 518))]
 
 
 def test_a_missing_label_over_a_row_of_free_panels_is_a_parents() -> None:
     cells = _panels((20, 30, 320, 250), (344, 30, 494, 250), (494, 30, 644, 250), (20, 274, 644, 494))
     found = [_mark("a", 4, 12), _mark("c", 4, 256)]  # b, over the two right-hand images, unread
-    (b,) = infer_missing_labels(cells, found, ["a", "b", "c"])
-    masters, _ = assemble(cells, [found[0], b, found[1]], 700, 520)
-    got = {m.label: m for m in masters}
+    labels = complete_labels(cells, found, ["a", "b", "c"])
+    got = {m.label: m for m in assemble(cells, labels, 700, 520)[0]}
     assert got["b"].bbox == (344, 30, 644, 250) and len(got["b"].dependents) == 2
 
 
@@ -106,7 +112,7 @@ def test_no_label_is_guessed_where_a_parents_images_share_the_stretch() -> None:
     # a governs two images side by side; b (missing) is the row below: two free panels, one label
     cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 644, 494), (20, 518, 644, 700))
     found = [_mark("a", 4, 12), _mark("c", 4, 500)]
-    assert infer_missing_labels(cells, found, ["a", "b", "c"]) == []
+    assert complete_labels(cells, found, ["a", "b", "c"]) == found
 
 
 def test_an_unlabelled_figure_is_one_master() -> None:

@@ -120,19 +120,39 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
                        kind="parent", insets=insets, dependents=[Dependent(as_box(b), k) for b, k in parts])
 
 
-def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> list[LabelMark]:
-    """Labels the caption names but no reading found, placed on the one panel each can only be.
+def complete_labels(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> list[LabelMark]:
+    """The labels read, completed by those the caption names but no reading placed, in caption order.
 
     Labels run in reading order, so a missing label's panel lies between the panels of the labels
     before and after it. Where the panels in such a stretch that no label of their own governs are
     exactly as many as the labels missing there, they are those labels, in order (a label too small
-    or too faint to read, set on a busy image). One missing label over a row of free panels is a
-    parent's, set on the first. Where the counts differ otherwise — a parent's dependents in the
-    stretch besides a missing label's panel — nothing is guessed.
+    or too faint to read, set on a busy image); they come with no box of their own (``inferred``).
+    One missing label over a row of free panels is a parent's, set on the first. Where the counts
+    differ otherwise — a parent's dependents in the stretch besides a missing label's panel —
+    nothing is guessed. A reading that governs no panel (read inside one) counts as missing; a weak
+    reading (an "E" half seen as "D") that leaves labels unplaced is dropped when the order then
+    places more of them.
     """
+    inferred, placed = _infer(cells, labels, expected)
+    sure = [lab for lab in labels if lab.score >= WEAK_READ]
+    if placed < len(expected) and len(sure) < len(labels):
+        retry, placed_retry = _infer(cells, sure, expected)
+        if placed_retry > placed:
+            labels, inferred = sure, retry
+    want = [e.lower() for e in expected]
+    replaced = {m.text.lower() for m in inferred}
+    return sorted([m for m in labels if m.text.lower() not in replaced] + inferred,
+                  key=lambda m: want.index(m.text.lower()) if m.text.lower() in want else len(want))
+
+
+WEAK_READ = 0.7
+
+
+def _infer(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> tuple[list[LabelMark], int]:
+    """Inferred labels, and how many of the expected labels are then placed on a panel."""
     want = [e.lower() for e in expected]
     if not labels or any(lab.text.lower() not in want for lab in labels):
-        return []
+        return [], 0
     panels = [c for c in cells if c.kind == "image" or c.kind == "graphics" and c.width * c.height >= 900]
     anchors: dict[str, Cell] = {}
     for k, lab in enumerate(labels):
@@ -143,14 +163,14 @@ def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: l
     # nothing: it is as good as missing.
     found = set(anchors)
     if not found or len(found) == len(want):
-        return []
+        return [], len(found)
     smallest = min(c.width * c.height for c in anchors.values())
     free = [c for c in panels if c not in anchors.values() and c.width * c.height >= 0.25 * smallest]
     tokens: list[tuple[str | None, Cell]] = [(t, c) for t, c in anchors.items()] + [(None, c) for c in free]
     ordered = reading_order(tokens, lambda tok: tok[1].box, row_tolerance=20)
     positions = [want.index(t) for t, _ in ordered if t is not None]
     if positions != sorted(positions):
-        return []  # the labels read do not run in reading order: no order to infer from
+        return [], len(found)  # the labels read do not run in reading order: no order to infer from
     # Stretches of free panels between the panels of consecutive labels read (and after the last).
     stretches: list[tuple[int, int, list[Cell]]] = []
     last, stretch = -1, []
@@ -169,4 +189,4 @@ def infer_missing_labels(cells: list[Cell], labels: list[LabelMark], expected: l
         if missing and len(missing) == len(panels_between):
             inferred += [LabelMark((c.box[0], c.box[1], c.box[0], c.box[1]), e, 0.3, True, True)
                          for e, c in zip(missing, panels_between, strict=True)]
-    return inferred
+    return inferred, len(found) + len(inferred)

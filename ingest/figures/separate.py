@@ -16,7 +16,7 @@ import numpy as np
 
 from ingest.captions import Distribution, distribute_caption
 from ingest.errors import EmptyFigureError
-from ingest.figures.assemble import assemble, infer_missing_labels
+from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.geometry import Box, as_box, centre_in, grown, reading_order
 from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, inner_labels, read_marks
 from ingest.figures.panels import find_cells, split_at_labels
@@ -73,11 +73,7 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
             labels = choose_labels(marks, expected)
             cells = split_at_labels(rgb, cells, [m.box for m in labels])
     if expected:
-        inferred = infer_missing_labels(cells, labels, expected)
-        replaced = {m.text.lower() for m in inferred}  # reads that governed no panel
-        want = [e.lower() for e in expected]
-        labels = sorted([m for m in labels if m.text.lower() not in replaced] + inferred,
-                        key=lambda m: want.index(m.text.lower()))
+        labels = complete_labels(cells, labels, expected)
     masters, unassigned = assemble(cells, labels, w, h)
     _classify(rgb, masters, classify)
     for m in masters:

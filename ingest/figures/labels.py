@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ingest import ocr
-from ingest.figures.geometry import Box, grey
+from ingest.figures.geometry import Box, area, grey, intersection
 from ingest.figures.panels import Cell
 
 _LABEL_TEXT = re.compile(r"^[(\[]?([A-Za-z])(\d?)[)\]]?[.:,]?$")
@@ -325,13 +325,7 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
 
 def _taken(mark: LabelMark, chosen: Iterable[LabelMark]) -> bool:
     """Is ``mark`` (mostly) where a chosen label is printed: one glyph read twice from two crops?"""
-    for other in chosen:
-        ix = min(mark.box[2], other.box[2]) - max(mark.box[0], other.box[0])
-        iy = min(mark.box[3], other.box[3]) - max(mark.box[1], other.box[1])
-        smaller = min((b[2] - b[0]) * (b[3] - b[1]) for b in (mark.box, other.box))
-        if ix > 0 and iy > 0 and ix * iy >= 0.5 * smaller:
-            return True
-    return False
+    return any(intersection(mark.box, o.box) >= 0.5 * min(area(mark.box), area(o.box)) > 0 for o in chosen)
 
 
 def _ordered_reads(ordered: list[LabelMark], want: list[str], merit: Callable[[int], float]) -> set[int]:

@@ -103,6 +103,8 @@ def read_label_crop(crop: np.ndarray) -> tuple[Length, str, float] | None:
 
 
 MIN_CONFIDENCE = 0.25
+BAR_LIKE = 0.5
+"""Confidence above which a line is worth reading bands for, and kept as a bar with no value read."""
 
 
 @dataclass
@@ -346,8 +348,8 @@ def _read(rgb: np.ndarray, bar: Bar, host: Box, thorough: bool = True) -> ScaleB
         if read is not None:
             _take(sb, read, (x0, y0, x1, y1))
             return sb
-    # (bands cost ~0.25 s of OCR a bar: only for lines that look like bars)
-    found = _read_bands(rgb, bar, host) if thorough and bar.confidence >= 0.5 else None
+    # (bands cost ~0.1-0.25 s of OCR a bar: only for lines that look like bars)
+    found = _read_bands(rgb, bar, host) if thorough and bar.confidence >= BAR_LIKE else None
     if found is not None:
         _take(sb, found[0], found[1])
     return sb
@@ -377,17 +379,8 @@ def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str
             bands.append((x0, by0 - height - 2, x1, by0 - 1))
         if by1 + height + 2 <= hy1:
             bands.append((x0, by1 + 1, x1, by1 + height + 2))
-        crops: list[np.ndarray] = []
-        owners: list[Box] = []
-        for band in bands:
-            crop = np.ascontiguousarray(rgb[band[1]:band[3], band[0]:band[2], :3])
-            g = grey(crop)
-            ink = g >= 200 if bar.polarity == "white" else g <= 60
-            binary = np.repeat(np.where(ink, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
-            for c in (crop, binary):
-                scale = max(1.0, 40 / c.shape[0])
-                crops.append(cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
-                owners.append(band)
+        crops = [c for band in bands for c in _band_variants(rgb, band, bar.polarity)]
+        owners = [band for band in bands for _ in range(2)]
         best: tuple[tuple[Length, str, float], Box] | None = None
         for (text, score), band in zip(ocr.recognize(crops), owners, strict=True):
             length = parse_label(text)
@@ -396,6 +389,16 @@ def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str
         if best is not None:
             return best
     return None
+
+
+def _band_variants(rgb: np.ndarray, band: Box, polarity: str) -> list[np.ndarray]:
+    """A band as printed and reduced to the bar's colour, each upscaled for the recogniser."""
+    crop = np.ascontiguousarray(rgb[band[1]:band[3], band[0]:band[2], :3])
+    g = grey(crop)
+    ink = g >= 200 if polarity == "white" else g <= 60
+    binary = np.repeat(np.where(ink, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    scale = max(1.0, 40 / crop.shape[0])
+    return [cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) for c in (crop, binary)]
 
 
 def set_length(bar: ScaleBar, length: Length) -> None:

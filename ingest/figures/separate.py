@@ -21,14 +21,12 @@ from ingest.figures.geometry import Box, as_box, centre_in, grown, reading_order
 from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, inner_labels, read_marks
 from ingest.figures.panels import find_cells, split_at_labels
 from ingest.figures.records import MasterImage, ScaleBar, Separation
-from ingest.figures.scalebars import gutter_bar, read_bars, set_length
+from ingest.figures.scalebars import BAR_LIKE, gutter_bar, read_bars, set_length
 from ingest.units import Length
 
 Classifier = Callable[[list[np.ndarray]], list[tuple[str, float]]]
 
 
-MIN_UNREAD_CONFIDENCE = 0.5
-"""A bar-like line with no value (printed or stated) is kept as a scale bar only when this bar-like."""
 MIN_SIDE = 32
 """Smaller images cannot hold a subfigure worth the name (icons, spacer GIFs)."""
 MAX_SIDE = 1400
@@ -110,13 +108,13 @@ def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar
     # The caption's values, in the order it states them, go to the unread bars in reading order
     # (the bar-like ones only, if that makes the counts agree); one stated value serves every bar
     # of the subfigure ("Scale bars, 50 nm").
-    for pool in (unread, [b for b in unread if b.confidence >= MIN_UNREAD_CONFIDENCE]):
+    for pool in (unread, [b for b in unread if b.confidence >= BAR_LIKE]):
         if stated and (len(stated) == 1 or len(stated) == len(pool)):
             for k, bar in enumerate(pool):
                 set_length(bar, stated[min(k, len(stated) - 1)])
                 bar.source = "caption"
             break
-    m.scale_bars = [b for b in m.scale_bars if b.value is not None or b.confidence >= MIN_UNREAD_CONFIDENCE]
+    m.scale_bars = [b for b in m.scale_bars if b.value is not None or b.confidence >= BAR_LIKE]
 
 
 def _on_frame(bar: Box, frame: Box) -> bool:

@@ -154,6 +154,12 @@ def test_a_printed_scale_bar_is_read_into_nm_per_px() -> None:
     assert b.nm_per_px == pytest.approx(200 / 80, rel=0.05)
 
 
+def test_an_impossible_picometre_reading_is_micrometres() -> None:
+    rgb, bar = bar_image("1 pm")  # what OCR makes of "1 µm" now and then: 0.0125 pm/px resolves nothing
+    (b,) = [b for b in read_bars(rgb, (10, 10, 350, 250)) if iou(b.bbox, bar) > 0.7]
+    assert (b.value, b.unit) == (1.0, "µm") and b.nm_per_px == pytest.approx(1000 / 80, rel=0.05)
+
+
 def test_a_bar_without_text_takes_the_caption_stated_scale() -> None:
     rgb, bar = bar_image(None, length=60)
     sep = separate_figure(rgb, "TEM image of Ag nanoparticles. Scale bar, 50 nm.")

@@ -358,6 +358,9 @@ def _read(rgb: np.ndarray, bar: Bar, host: Box, thorough: bool = True) -> ScaleB
 def _take(sb: ScaleBar, read: tuple[Length, str, float], box: Box) -> None:
     length, text, score = read
     sb.label_text, sb.label_bbox, sb.source = text, as_box(box), "image"
+    if length.unit == "pm" and length.value * 1e-3 / max(sb.length_px, 1.0) < 1e-3:
+        # under a picometre per pixel no microscope resolves: "µm" read as "pm"
+        length = Length(length.value, "µm")
     set_length(sb, length)
     sb.confidence = min(sb.confidence, score)
 

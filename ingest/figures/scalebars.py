@@ -153,12 +153,8 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             while bottom < h and bottom - top < max_thick and level[bottom, bx0:bx1].mean() >= 0.85:
                 bottom += 1
             bh = bottom - top
-            edges = (top == 0) + (bottom >= h) + (bx0 == 0) + (bx1 >= w)
-            if edges > 1 or (edges == 1 and bx1 - bx0 > 0.5 * w):
-                # A bar is printed on the image, with image all round it; a long edge strip is a
-                # border. A short bar may touch one edge where touching panels were cut a few
-                # pixels off the true seam: it is half as sure (kept if its label is read).
-                continue
+            if top == 0 or bottom >= h or bx0 == 0 or bx1 >= w:
+                continue  # a bar is printed on the image, with image all round it; an edge strip is a border
             # end ticks: columns in the bar's own colour that cover its rows and reach a little
             # above or below (not a bright background the bar ends on)
             shade = float(g[top:bottom, bx0:bx1].mean())
@@ -166,7 +162,6 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             bx1 = _end(g, level, top, bottom, bx1 - 1, 1, bx1 - bx0, shade) + 1
             inside, contrast = _core(g, top, bottom, bx0, bx1)
             conf = min(1.0, contrast / 120) * min(1.0, (bx1 - bx0) / 20) * max(0.0, 1 - float(inside.std()) / 40)
-            conf *= 0.5 if edges else 1.0
             if conf < MIN_CONFIDENCE:
                 continue
             extreme = 255 - float(inside.mean()) if polarity == "white" else float(inside.mean())

@@ -8,15 +8,14 @@ table, quarantined items per stage), which ``dvc metrics show`` prints.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 from catalog.duck import build_catalog_file, connect_read_only
 from catalog.schema import QUARANTINE, TABLES
 from catalog.tables import Lake
-from ingest.config import load_params, section
-from ingest.stage import write_metrics
+from ingest.config import section
+from ingest.stage import stage_params, write_metrics
 
 
 def lake_summary(lake: Lake) -> dict[str, Any]:
@@ -32,10 +31,7 @@ def lake_summary(lake: Lake) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    params = load_params(args.params)
+    params = stage_params(__doc__, argv)
     lake = Lake(Path(section(params, "lake.root")))
     path = build_catalog_file(lake)
     summary = lake_summary(lake)

@@ -26,7 +26,6 @@ import os
 # One core, as the acceptance criterion is stated: set before the OCR and torch runtimes start.
 os.environ.setdefault("FIGLAKE_OCR_THREADS", "1")
 
-import argparse  # noqa: E402
 import csv  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
@@ -40,14 +39,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from ingest.config import load_params, section  # noqa: E402
+from ingest.config import section  # noqa: E402
 from ingest.figures.classify import PanelClassifier  # noqa: E402
 from ingest.figures.evaluate import exsclaim_to_gold_shape, score  # noqa: E402
 from ingest.figures.geometry import centre_in, grown  # noqa: E402
 from ingest.figures.scalebars import parse_label, read_label_crop  # noqa: E402
 from ingest.figures.separate import separate_figure  # noqa: E402
-from ingest.stage import write_metrics  # noqa: E402
-from ingest.synthesize import synthesize  # noqa: E402
+from ingest.stage import stage_params, write_metrics  # noqa: E402
+from ingest.synthesize import synthesize_journal  # noqa: E402
 from ingest.units import parse_length  # noqa: E402
 
 TARGETS = {"master_ap50": 0.95, "master_ap75": 0.85, "imageclef": 0.95, "label_f1": 0.98,
@@ -198,12 +197,9 @@ def report(metrics: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
+    params = stage_params(__doc__, argv)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    params = load_params(args.params)
     corpora = Path(section(params, "benchmarks.shared_corpora"))
     classify = PanelClassifier.load(Path(section(params, "figures.classifier.model")))
     metrics: dict[str, Any] = {}
@@ -213,12 +209,10 @@ def main(argv: list[str] | None = None) -> None:
     if (synth / "truth").is_dir():
         metrics["synthetic"] = evaluate_synthetic(synth, classify)
     heldout = section(params, "figures.evaluate")
-    journal = section(params, "sources.synth")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "heldout"
-        lo, hi = journal["figures_per_article"]
-        synthesize(out, int(heldout["heldout_seed"]), int(heldout["heldout_articles"]), (int(lo), int(hi)),
-                   int(journal.get("workers") or os.cpu_count() or 1))
+        synthesize_journal(section(params, "sources.synth"), out, int(heldout["heldout_seed"]),
+                           int(heldout["heldout_articles"]))
         metrics["synthetic_heldout"] = evaluate_synthetic(out, classify)
     crops = corpora / "scale" / "ide_label_crops"
     metrics["scale_label_crops"] = evaluate_label_crops(crops) if crops.is_dir() else {"available": False}

@@ -10,7 +10,6 @@ bytes. Writes ``metrics/synth.json`` (counts and seconds).
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -22,8 +21,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ingest.config import load_params, section
-from ingest.stage import write_metrics
+from ingest.config import section
+from ingest.stage import stage_params, write_metrics
 from ingest.synth.journal import generate_article, write_article
 
 
@@ -67,14 +66,18 @@ def synthesize(out: Path, seed: int, articles: int, figures_range: tuple[int, in
     return totals
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    synth = section(load_params(args.params), "sources.synth")
+def synthesize_journal(synth: dict[str, Any], out: Path | None = None, seed: int | None = None,
+                       articles: int | None = None) -> dict[str, Any]:
+    """``synthesize`` with the ``sources.synth`` parameters; ``out``, ``seed`` and ``articles``
+    override theirs (a held-out journal from another seed)."""
     lo, hi = synth["figures_per_article"]
-    totals = synthesize(Path(synth["path"]), int(synth["seed"]), int(synth["articles"]), (int(lo), int(hi)),
-                        int(synth.get("workers") or os.cpu_count() or 1))
+    return synthesize(out or Path(synth["path"]), int(synth["seed"] if seed is None else seed),
+                      int(synth["articles"] if articles is None else articles), (int(lo), int(hi)),
+                      int(synth.get("workers") or os.cpu_count() or 1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    totals = synthesize_journal(section(stage_params(__doc__, argv), "sources.synth"))
     write_metrics(Path("metrics") / "synth.json", totals)
     print("synthesize:", totals)
 

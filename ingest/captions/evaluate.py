@@ -17,7 +17,6 @@ Writes ``metrics/caption_eval.json`` and ``reports/captions.md``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -26,8 +25,8 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from ingest.captions import distribute_caption
-from ingest.config import load_params, section
-from ingest.stage import write_metrics
+from ingest.config import section
+from ingest.stage import stage_params, write_metrics
 from ingest.units import parse_length
 
 REAL_SETS = ("compfigsep_prostate_dev.json", "zou_eval_dev.json")
@@ -102,10 +101,7 @@ def speed(captions: list[str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    params = load_params(args.params)
+    params = stage_params(__doc__, argv)
     corpora = Path(section(params, "benchmarks.shared_corpora")) / "captions"
     synth = Path(section(params, "sources.synth.path")) / "truth"
     metrics: dict[str, Any] = {}

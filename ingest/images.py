@@ -99,6 +99,13 @@ def inspect_image(
     )
 
 
+def rgb_array(arr: np.ndarray) -> np.ndarray:
+    """A grey (H×W) or RGB(A) array as a contiguous H×W×3 array."""
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    return np.ascontiguousarray(arr[..., :3])
+
+
 def to_rgb(im: Image.Image) -> np.ndarray:
     """Any PIL image as an H×W×3 uint8 array, as a reader of the figure would see it.
 
@@ -112,7 +119,7 @@ def to_rgb(im: Image.Image) -> np.ndarray:
         arr = np.asarray(im, dtype=np.float64)
         lo, hi = np.percentile(arr, [0.5, 99.5]) if arr.size else (0.0, 1.0)
         arr = np.clip((arr - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
-        return np.repeat(arr[..., None], 3, axis=2)
+        return rgb_array(arr)
     if im.mode == "P":
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA"):

@@ -15,6 +15,8 @@ from functools import cache
 
 import numpy as np
 
+from ingest.images import rgb_array
+
 
 @dataclass(frozen=True)
 class TextBox:
@@ -40,24 +42,18 @@ def engine():  # type: ignore[no-untyped-def]
     return eng
 
 
-def _rgb(crop: np.ndarray) -> np.ndarray:
-    if crop.ndim == 2:
-        crop = np.repeat(crop[..., None], 3, axis=2)
-    return np.ascontiguousarray(crop[..., :3])
-
-
 def recognize(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     """Text and confidence for each crop (one text line each), in order."""
     if not crops:
         return []
-    out = engine().recognize_txt([_rgb(c) for c in crops])
+    out = engine().recognize_txt([rgb_array(c) for c in crops])
     return [(str(t), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
 
 
 def detect(image: np.ndarray) -> list[TextBox]:
     """Text lines found anywhere in ``image``, with their axis-aligned boxes."""
     # rapidocr 3.x keeps use_det/use_cls/use_rec between calls: always pass all three.
-    result = engine()(_rgb(image), use_det=True, use_cls=False, use_rec=True)
+    result = engine()(rgb_array(image), use_det=True, use_cls=False, use_rec=True)
     if result.boxes is None:
         return []
     out = []

@@ -120,6 +120,10 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
                        kind="parent", insets=insets, dependents=[Dependent(as_box(b), k) for b, k in parts])
 
 
+WEAK_READ = 0.7
+"""A label read with less confidence may give way to the order of the others (``complete_labels``)."""
+
+
 def complete_labels(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> list[LabelMark]:
     """The labels read, completed by those the caption names but no reading placed, in caption order.
 
@@ -145,8 +149,6 @@ def complete_labels(cells: list[Cell], labels: list[LabelMark], expected: list[s
                   key=lambda m: want.index(m.text.lower()) if m.text.lower() in want else len(want))
 
 
-WEAK_READ = 0.7
-
 
 def _infer(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> tuple[list[LabelMark], int]:
     """Inferred labels, and how many of the expected labels are then placed on a panel."""
@@ -154,9 +156,10 @@ def _infer(cells: list[Cell], labels: list[LabelMark], expected: list[str]) -> t
     if not labels or any(lab.text.lower() not in want for lab in labels):
         return [], 0
     panels = [c for c in cells if c.kind == "image" or c.kind == "graphics" and c.width * c.height >= 900]
+    governed = [governing(c.box, labels) for c in panels]
     anchors: dict[str, Cell] = {}
     for k, lab in enumerate(labels):
-        mine = [c for c in panels if governing(c.box, labels) == k]
+        mine = [c for c, g in zip(panels, governed, strict=True) if g == k]
         if mine:  # the label's own panel: the one whose corner is nearest the label
             anchors[lab.text.lower()] = min(mine, key=lambda c: abs(c.box[0] - lab.box[0]) + abs(c.box[1] - lab.box[1]))
     # A label read where no panel's corner is (inside a panel, under another label) governs

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ingest.images import rgb_array
+
 CLASSES = ("microscopy", "diffraction", "graph", "illustration", "photo")
 SIZE = 64
 UNCLEAR_BELOW = 0.45
@@ -61,17 +63,11 @@ def features(crop: np.ndarray) -> np.ndarray:
 
 def preprocess(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(3×SIZE×SIZE image in [0, 1], features) for one RGB crop."""
-    if crop.ndim == 2:
-        crop = np.repeat(crop[..., None], 3, axis=2)
-    crop = np.ascontiguousarray(crop[..., :3])
+    crop = rgb_array(crop)
     if min(crop.shape[:2]) < 2:
         crop = np.full((SIZE, SIZE, 3), 255, np.uint8)
     small = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     return small.transpose(2, 0, 1).astype(np.float32) / 255.0, features(crop)
-
-
-def _rgb(crop: np.ndarray) -> np.ndarray:
-    return np.repeat(crop[..., None], 3, axis=2) if crop.ndim == 2 else crop[..., :3]
 
 
 def apply_priors(p: np.ndarray, classes: tuple[str, ...], f: np.ndarray) -> np.ndarray:
@@ -141,7 +137,7 @@ class PanelClassifier:
     def __call__(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         out = []
         for crop, p in zip(crops, self.probabilities(crops), strict=True):
-            p = apply_priors(p, self.classes, features(_rgb(crop)))
+            p = apply_priors(p, self.classes, features(rgb_array(crop)))
             k = int(np.argmax(p))
             conf = float(p[k])
             out.append((self.classes[k] if conf >= self.unclear_below else "unclear", round(conf, 3)))

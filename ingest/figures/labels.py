@@ -21,6 +21,7 @@ import numpy as np
 from ingest import ocr
 from ingest.figures.geometry import Box, area, grey, intersection
 from ingest.figures.panels import Cell
+from ingest.images import rgb_array
 
 _LABEL_TEXT = re.compile(r"^[(\[]?([A-Za-z])(\d?)[)\]]?[.:,]?$")
 # Only confusions that cannot be a tick label: "|" for l. Others are repaired by the caption's labels.
@@ -135,14 +136,10 @@ def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], ex
     # label is drawn in pure white or black, which separates it from bright atoms or dark particles.
     variants: list[tuple[Box, np.ndarray, np.ndarray | None]] = []
     for w in windows:
-        crop = np.ascontiguousarray(rgb[w[1]:w[3], w[0]:w[2], :3])
-        g = grey(crop)
+        crop = rgb_array(rgb[w[1]:w[3], w[0]:w[2]])
         variants.append((w, cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), None))
-        for extreme in (g >= 230, g <= 25):
-            if 0.01 < extreme.mean() < 0.6:
-                binary = np.where(extreme, 0, 255).astype(np.uint8)
-                big = cv2.resize(binary, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-                variants.append((w, np.repeat(big[..., None], 3, axis=2), extreme))
+        variants += [(w, cv2.resize(binary, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST), extreme)
+                     for binary, extreme in extremes(crop, 0.01, 0.6)]
     gap = 16
     tiles: list[tuple[Box, np.ndarray | None, int, int, int, int]] = []  # window, ink, tile x, y, w, h
     x = y = row_h = 0
@@ -171,11 +168,24 @@ def corner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark], ex
     return out
 
 
+def extremes(crop: np.ndarray, least: float, most: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The crop reduced to its near-white, then its near-black pixels (black ink on white, RGB), each
+    with its mask, where that share of the crop lies between ``least`` and ``most``: a label is
+    drawn in pure white or black, which separates it from bright atoms or dark particles."""
+    g = grey(crop)
+    return [(rgb_array(np.where(extreme, 0, 255).astype(np.uint8)), extreme)
+            for extreme in (g >= 230, g <= 25) if least < extreme.mean() < most]
+
+
 def _mask_box(ink: np.ndarray, window: Box, box: Box) -> Box:
     """``box`` (figure coordinates) shrunk to the ``ink`` pixels of ``window`` inside it."""
     x0, y0 = box[0] - window[0], box[1] - window[1]
-    sub = ink[y0:box[3] - window[1], x0:box[2] - window[0]]
-    rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+    return _shrink(ink[y0:box[3] - window[1], x0:box[2] - window[0]], box)
+
+
+def _shrink(ink: np.ndarray, box: Box) -> Box:
+    """``box`` shrunk to the True pixels of ``ink`` (its pixels, same origin); unchanged if none."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(rows) == 0:
         return box
     return box[0] + int(cols[0]), box[1] + int(rows[0]), box[0] + int(cols[-1]) + 1, box[1] + int(rows[-1]) + 1
@@ -195,12 +205,8 @@ def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> 
             continue
         x0, y0, x1, y1 = c.box
         scale = 2 if max(c.width, c.height) <= 700 else 1
-        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1, :3])
-        g = grey(crop)
-        variants: list[tuple[np.ndarray, np.ndarray | None]] = [(crop, None)]
-        for extreme in (g >= 230, g <= 25):
-            if 0.002 < extreme.mean() < 0.3:
-                variants.append((np.repeat(np.where(extreme, 0, 255).astype(np.uint8)[..., None], 3, axis=2), extreme))
+        crop = rgb_array(rgb[y0:y1, x0:x1])
+        variants: list[tuple[np.ndarray, np.ndarray | None]] = [(crop, None), *extremes(crop, 0.002, 0.3)]
         for img, mask in variants:
             big = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else img
             for tb in ocr.detect(big):
@@ -223,11 +229,7 @@ def ink_box(rgb: np.ndarray, box: Box) -> Box:
     if g.size < 4 or int(g.max()) - int(g.min()) < 30:
         return box
     _, binary = cv2.threshold(g, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary if binary.mean() < 0.5 else 1 - binary
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if len(rows) == 0:
-        return box
-    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+    return _shrink(binary if binary.mean() < 0.5 else 1 - binary, box)
 
 
 def _plausible(mark: LabelMark, expected: list[str] | None) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 from ingest import ocr
 from ingest.figures.geometry import Box, as_box, grey
 from ingest.figures.records import ScaleBar
+from ingest.images import rgb_array
 from ingest.units import Length, parse_length
 
 # OCR confusions inside a scale label, repaired only where a unit or number is expected.
@@ -89,9 +90,7 @@ def _reconcile(reads: list[tuple[Length, str, float]]) -> tuple[Length, str, flo
 
 def read_label_crop(crop: np.ndarray) -> tuple[Length, str, float] | None:
     """Read one scale-label crop (RGB or grey): (length, text as read, confidence), or None."""
-    if crop.ndim == 2:
-        crop = np.repeat(crop[..., None], 3, axis=2)
-    crop = np.ascontiguousarray(crop[..., :3])
+    crop = rgb_array(crop)
     if min(crop.shape[:2]) < 4:
         return None
     reads = []
@@ -399,7 +398,7 @@ def _band_variants(rgb: np.ndarray, band: Box, polarity: str) -> list[np.ndarray
     crop = np.ascontiguousarray(rgb[band[1]:band[3], band[0]:band[2], :3])
     g = grey(crop)
     ink = g >= 200 if polarity == "white" else g <= 60
-    binary = np.repeat(np.where(ink, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    binary = rgb_array(np.where(ink, 0, 255).astype(np.uint8))
     scale = max(1.0, 40 / crop.shape[0])
     return [cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) for c in (crop, binary)]
 

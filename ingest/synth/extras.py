@@ -14,8 +14,6 @@ Each function takes a shape and a random generator and returns an RGB array.
 
 from __future__ import annotations
 
-import warnings
-
 import cv2
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,21 +22,15 @@ from matplotlib.figure import Figure
 from ingest.synth.drawings import PALETTE, WORDS
 from ingest.synth.marks import draw_text, font
 from ingest.synth.micrographs import haadf_stem, particle_micrograph
+from ingest.synth.plots import pixels, tight_layout
 
 MATERIALS = ("Ag", "Au", "TiO2", "MnO2", "ZnO", "Pt", "Pd", "CeO2")
 
 
 def _render(fig: Figure, shape: tuple[int, int]) -> np.ndarray:
     canvas = FigureCanvasAgg(fig)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig.tight_layout(pad=0.3)
-    canvas.draw()
-    buf = np.asarray(canvas.buffer_rgba())[..., :3]
-    h, w = shape
-    out = np.full((h, w, 3), 255, np.uint8)
-    out[:min(h, buf.shape[0]), :min(w, buf.shape[1])] = buf[:h, :w]
-    return out
+    tight_layout(fig)
+    return pixels(canvas, shape)[0]
 
 
 def bar_chart(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

@@ -194,6 +194,23 @@ def plan_plot(rng: np.random.Generator, material: str) -> _PlotPlan:
     )
 
 
+def tight_layout(fig: Figure) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tight_layout may warn on very small panels
+        fig.tight_layout(pad=0.3)
+
+
+def pixels(canvas: FigureCanvasAgg, shape: tuple[int, int]) -> tuple[np.ndarray, int]:
+    """The drawn canvas at exactly ``shape`` (h, w) px, cropped or padded with white, and the height
+    matplotlib drew (its data→pixel transform counts from that bottom edge)."""
+    canvas.draw()
+    buf = np.asarray(canvas.buffer_rgba())[..., :3]
+    h, w = shape
+    img = np.full((h, w, 3), 255, np.uint8)
+    img[:min(h, buf.shape[0]), :min(w, buf.shape[1])] = buf[:h, :w]
+    return img, buf.shape[0]
+
+
 def render_plot(plan: _PlotPlan, shape: tuple[int, int], hide: frozenset[int] = frozenset()) -> Graph:
     """Draw ``plan`` at ``shape`` (h, w) px; series in ``hide`` are left out (legend unchanged)."""
     h, w = shape
@@ -224,17 +241,10 @@ def render_plot(plan: _PlotPlan, shape: tuple[int, int], hide: frozenset[int] = 
         ax.grid(True, lw=0.4, alpha=0.5)
     if plan.legend:
         ax.legend(fontsize=plan.fontsize * 0.8, frameon=False, loc="best")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tight_layout may warn on very small panels
-        fig.tight_layout(pad=0.3)
+    tight_layout(fig)
     for i in hide:  # after the legend exists, so its entries stay
         lines[i].set_visible(False)
-    canvas.draw()
-    buf = np.asarray(canvas.buffer_rgba())[..., :3]
-    img = np.full((h, w, 3), 255, np.uint8)
-    hh, ww = min(h, buf.shape[0]), min(w, buf.shape[1])
-    img[:hh, :ww] = buf[:hh, :ww]
-    height = buf.shape[0]
+    img, height = pixels(canvas, shape)
 
     def px(xv: float, yv: float) -> tuple[float, float]:
         dx, dy = ax.transData.transform((xv, yv))

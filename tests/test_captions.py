@@ -25,6 +25,8 @@ from ingest.units import Length, parse_length
     ("Tissues.A, normal breast. B, carcinoma. C, normal prostate.", "comma", "ABC"),
     ("(A) Carcinoid tumor, (B) and C) adenocarcinoma. Staining.", "paren", "ABC"),
     ("Stereopair (A) and line drawing (B). Scale bars equal 5 mm.", "paren", "AB"),
+    ("Staining of PTEN (magnification*200).A, PTEN in PCa; B, PTEN in benign cells; C, control.", "comma", "ABC"),
+    ("Assay. (a) Cells fixed in two steps (1) wash (2) dry (3) stain. (b) Counts. (c) Mean.", "paren", "abc"),
 ])
 def test_identifier_styles(caption: str, style: str, labels: str) -> None:
     found_style, tokens = find_identifiers(caption)
@@ -165,3 +167,19 @@ def test_caption_and_label_stages_on_a_lake(tmp_path: Path) -> None:
     first = [r["caption_labels"] for r in lake.read("labels").to_pylist()]
     run_module("ingest.labels", tmp_path, "--params", str(params))
     assert [r["caption_labels"] for r in lake.read("labels").to_pylist()] == first, "deterministic"
+
+
+def test_abbreviations_and_run_on_notes() -> None:
+    d = distribute_caption("Hematoxylin and eosin (H and E) staining of the tumor. (a) Teratoma. (b) Seminoma. "
+                           "(e) Carcinoma. (h) Positive reaction. Mitoses were numerous. Abbreviations: PE, "
+                           "pleural effusion. All photos were taken at 40x.")
+    assert d.shared_prefix == "Hematoxylin and eosin (H and E) staining of the tumor."
+    assert d.own["e"] == "Carcinoma." and d.own["h"] == "Positive reaction. Mitoses were numerous."
+    assert d.shared_suffix == "Abbreviations: PE, pleural effusion. All photos were taken at 40x."
+
+
+def test_sentences_after_a_closer_describe_its_labels() -> None:
+    d = distribute_caption("Correlation of markers. Expression in tumors (a, c). The mean is given as a line. "
+                           "Scatter plots of expression (b, d). Red dots are metastases.")
+    assert d.own["a"] == d.own["c"] == "Expression in tumors The mean is given as a line."
+    assert d.own["b"] == "Scatter plots of expression"

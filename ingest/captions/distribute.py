@@ -37,7 +37,8 @@ _GENERAL = re.compile(
     r"|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b|bars? (?:=|indicate|represent)"
     r"|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset|samples were prepared|images were "
     r"(?:taken|acquired|recorded)|representative (?:data|images|results))|(?:staining|stained)\.?$"
-    r"|\bsame magnification\b|\bin all (?:panels|images)\b",
+    r"|\bsame magnification\b|\bin all (?:panels|images)\b|^\W*all (?:photos|photographs|pictures|sections|"
+    r"figures|images|micrographs)\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b",
     re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)
@@ -99,6 +100,7 @@ def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identif
              and {lab.lower() for lab in t.labels} <= universe]
     if style == "paren":
         extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe]
+    extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
     out: list[Identifier] = []
     for t in chosen:  # drop overlaps (a paren token inside a chosen one)
@@ -106,6 +108,15 @@ def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identif
             continue
         out.append(t)
     return out
+
+
+def _abbreviates(caption: str, tok: Identifier) -> bool:
+    """"Hematoxylin and eosin (H and E)": capitals that spell the initials of the words just before them."""
+    if len(tok.labels) < 2 or not all(lab[:1].isupper() for lab in tok.labels):
+        return False
+    word = r"([A-Za-z])[\w-]*\s+(?:(?:and|of|the|or)\s+)?"
+    m = re.search(word * len(tok.labels) + r"$", caption[:tok.start])
+    return bool(m) and [c.lower() for c in m.groups()] == [lab[0].lower() for lab in tok.labels]
 
 
 def _is_closer(caption: str, tok: Identifier) -> bool:
@@ -196,6 +207,11 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 pos = _phrase_start(caption, open_start, tok.start)
                 open_labels = None
             phrase = caption[pos:tok.start]
+            if i and closers[i - 1] and len(sentences := split_sentences(_clean(phrase))) > 1:
+                # "… tumors (a, c). The mean is shown as a line. Scatter plots … (b, d).": sentences
+                # after a closer's sentence go on describing its labels.
+                give(mentions[i - 1].labels, " ".join(sentences[:-1]))
+                phrase = sentences[-1]
             if i == 0 or not prefix and not own:
                 head, phrase = _split_title(phrase, caption, mentions, tok)
                 prefix = head
@@ -293,7 +309,7 @@ def _split_last(text: str) -> tuple[str, str]:
     sentences = split_sentences(text)
     if len(sentences) < 2:
         return text, ""
-    tail = sentences[1:]
-    if all(_GENERAL.search(s) or _INSET.match(s) for s in tail):
-        return sentences[0], " ".join(tail)
-    return text, ""
+    k = len(sentences)  # the longest run of notes at the end ("… Scale bar, 5 cm. Abbreviations: …")
+    while k > 1 and (_GENERAL.search(sentences[k - 1]) or _INSET.match(sentences[k - 1])):
+        k -= 1
+    return " ".join(sentences[:k]), " ".join(sentences[k:])

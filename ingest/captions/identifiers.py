@@ -36,7 +36,7 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
                         rf"(?=\s+[^\s,;.:)])")),
     ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s))({_LETTERS})\s*:(?=\s)")),
     ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({_LETTER_RANGE})\.(?=\s+[A-Z(])")),
-    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:]))({_LETTER_RANGE}),(?=\s+[^\sA-Z])")),
+    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:]))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z]))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
     ("digit", re.compile(rf"\(\s*({_DIGITS})\s*\)")),
     ("roman", re.compile(rf"\(\s*({_ROMAN_SPEC})\s*\)")),
@@ -181,7 +181,10 @@ def _absorb_mixed_lists(caption: str, tokens: list[Identifier]) -> list[Identifi
 def find_identifiers(caption: str) -> tuple[str, list[Identifier]]:
     """The caption's label style and the tokens that introduce its labels (``('none', [])`` if unlabelled)."""
     best: tuple[int, int, int, str, list[Identifier]] = (0, 0, 0, "none", [])
+    lettered = False  # "(a) … in three steps (1) … (2) …": numbers inside a lettered caption enumerate
     for style, tokens in candidates(caption).items():
+        if lettered and style in ("digit", "roman", "numbered"):
+            continue
         tokens = _absorb_mixed_lists(caption, tokens) if style in ("paren", "rparen") else tokens
         chain = _chain(tokens, style in STRICT)
         n = len({lab.lower() for t in chain for lab in t.labels})
@@ -190,6 +193,7 @@ def find_identifiers(caption: str) -> tuple[str, list[Identifier]]:
         if style == "roman" and n < 2:
             continue
         # Most labels; then most tokens (per-label "A: … B: …" beats a grouping "(A–C)"); then style.
+        lettered = lettered or (style == "paren" and n >= 2)
         score = (n, len(chain), -PRIORITY[style])
         if score > best[:3]:
             best = (n, len(chain), -PRIORITY[style], style, chain)

@@ -137,7 +137,7 @@ class Graph:
 
 
 @dataclass
-class _PlotPlan:
+class PlotPlan:
     kind: str
     xs: list[np.ndarray]
     ys: list[np.ndarray]
@@ -148,6 +148,7 @@ class _PlotPlan:
     colors: list[str]
     markers: list[str | None]
     log_y: bool
+    stacked: bool
     ticks_labelled: bool
     legend: bool
     grid: bool
@@ -156,7 +157,7 @@ class _PlotPlan:
     description: str
 
 
-def plan_plot(rng: np.random.Generator, material: str) -> _PlotPlan:
+def plan_plot(rng: np.random.Generator, material: str) -> PlotPlan:
     """Every random choice of a plot, made up front."""
     kind = str(rng.choice(["xanes", "raman", "xrd", "uvvis"], p=[0.35, 0.25, 0.25, 0.15]))
     n = int(rng.integers(1, 6))
@@ -187,8 +188,9 @@ def plan_plot(rng: np.random.Generator, material: str) -> _PlotPlan:
     styles = [str(rng.choice(["solid", "solid", "dashed", "dotted"])) for _ in range(k)]
     markers = [str(rng.choice(MARKERS)) if rng.random() < 0.15 else None for _ in range(k)]
     colors = [COLORS[i] for i in rng.permutation(len(COLORS))[:k]]
-    return _PlotPlan(
-        kind, xs, ys, x_label, y_label, names if k > 1 else [None], styles, colors, markers, log_y, ticks_labelled,
+    return PlotPlan(
+        kind, xs, ys, x_label, y_label, names if k > 1 else [None], styles, colors, markers, log_y, stacked,
+        ticks_labelled,
         legend=k > 1 and rng.random() < 0.7, grid=rng.random() < 0.2, fontsize=float(rng.uniform(6.5, 10)),
         linewidth=float(rng.uniform(0.9, 1.8)), description=f"{what} of {material}" if kind != "xanes" else what,
     )
@@ -211,7 +213,7 @@ def pixels(canvas: FigureCanvasAgg, shape: tuple[int, int]) -> tuple[np.ndarray,
     return img, buf.shape[0]
 
 
-def render_plot(plan: _PlotPlan, shape: tuple[int, int], hide: frozenset[int] = frozenset()) -> Graph:
+def render_plot(plan: PlotPlan, shape: tuple[int, int], hide: frozenset[int] = frozenset()) -> Graph:
     """Draw ``plan`` at ``shape`` (h, w) px; series in ``hide`` are left out (legend unchanged)."""
     h, w = shape
     fig = Figure(figsize=(w / 100, h / 100), dpi=100)

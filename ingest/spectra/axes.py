@@ -1,0 +1,296 @@
+"""Axis alignment: the plot frame, its ticks and tick labels, and the pixel → data fit.
+
+The frame is found from the long straight dark lines of the plot (projections
+of the dark-pixel mask; matplotlib, Origin and Igor all draw an L or a box).
+Tick marks are the short dark runs just outside an axis line. Tick labels are
+the numbers the OCR reads next to an axis; each is tied to its nearest tick
+and the mapping is fitted robustly (RANSAC over pairs of labelled ticks, then
+least squares on the inliers), so one misread label cannot bend the axis. Log
+axes are recognised from labels printed as powers of ten ("10-1", "10°",
+"10²"). An axis with no readable numbers ("Intensity (a.u.)") is left
+uncalibrated: its values are fractions of the axis length, 0 at the origin.
+
+Pixel coordinates are continuous: column i covers [i, i+1).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ingest import ocr
+from ingest.ocr import TextBox
+
+DARK = 140
+"""grey level below which a pixel can belong to an axis line"""
+_LINE_SHARE = 0.45
+"""an axis line spans at least this share of the image side"""
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻°", "0123456789-0")
+_NUMBER = re.compile(r"^[-−–]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
+_POWER = re.compile(r"^10(?:[-−–]\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻°]+|\^[-−]?\d{1,2}|\d)$")
+_UNIT = re.compile(r"[(\[]\s*([^()\[\]]{1,15})\s*[)\]]\s*$")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The plot area between the axis lines, in continuous pixel coordinates."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    lines: tuple[bool, bool, bool, bool]
+    """which of left, top, right, bottom were drawn as lines (False: the image edge)"""
+
+    @property
+    def interior(self) -> tuple[int, int, int, int]:
+        """Whole pixels strictly inside the axis lines: x0, y0, x1, y1 (exclusive)."""
+        return (int(math.ceil(self.left + 1)), int(math.ceil(self.top + 1)),
+                int(math.floor(self.right - 1)), int(math.floor(self.bottom - 1)))
+
+
+@dataclass
+class Axis:
+    """pixel → data along one axis: value = a·px + b (log: log10(value) = a·px + b)."""
+
+    scale: str
+    """linear, log, or none (uncalibrated: values are fractions of the axis, 0 at the origin)"""
+    a: float
+    b: float
+    px_min: float
+    px_max: float
+    label: str = ""
+    unit: str = ""
+    ticks: int = 0
+    """labelled ticks the fit rests on"""
+    residual: float = 0.0
+    """RMS fit residual as a fraction of the axis range"""
+
+    @property
+    def calibrated(self) -> bool:
+        return self.scale != "none"
+
+    def value(self, px: np.ndarray | float) -> np.ndarray:
+        v = self.a * np.asarray(px, dtype=float) + self.b
+        return np.power(10.0, v) if self.scale == "log" else v
+
+    @property
+    def range(self) -> tuple[float, float]:
+        lo, hi = self.value(self.px_min), self.value(self.px_max)
+        return float(lo), float(hi)
+
+    def to_json(self) -> dict[str, object]:
+        lo, hi = self.range
+        return {"min": lo, "max": hi, "scale": self.scale, "px_min": self.px_min, "px_max": self.px_max,
+                "label": self.label, "unit": self.unit, "ticks": self.ticks, "residual": round(self.residual, 5)}
+
+
+def uncalibrated(px_min: float, px_max: float, label: str = "") -> Axis:
+    span = (px_max - px_min) or 1.0
+    return Axis("none", 1.0 / span, -px_min / span, px_min, px_max, label, _unit(label))
+
+
+def _lines(profile: np.ndarray, length: int) -> list[tuple[int, int]]:
+    """Runs of consecutive indices whose dark count reaches the axis-line share: (first, last)."""
+    idx = np.flatnonzero(profile >= _LINE_SHARE * length)
+    runs: list[tuple[int, int]] = []
+    for i in idx:
+        if runs and i - runs[-1][1] <= 1:
+            runs[-1] = (runs[-1][0], int(i))
+        else:
+            runs.append((int(i), int(i)))
+    return [r for r in runs if r[1] - r[0] <= 5]  # a line, not a filled block
+
+
+def _longest_run(mask_1d: np.ndarray) -> int:
+    if not mask_1d.any():
+        return 0
+    d = np.diff(np.concatenate([[0], mask_1d.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return int((ends - starts).max())
+
+
+def find_frame(dark: np.ndarray) -> Frame:
+    """The plot frame of a dark-pixel mask; missing sides fall back to the image edges."""
+    h, w = dark.shape
+    rows = np.array([_longest_run(dark[r]) for r in range(h)])
+    cols = np.array([_longest_run(dark[:, c]) for c in range(w)])
+    hlines, vlines = _lines(rows, w), _lines(cols, h)
+    bottom = next((r for r in reversed(hlines) if r[0] > h * 0.4), None)
+    top = next((r for r in hlines if r[1] < h * 0.4), None)
+    left = next((c for c in vlines if c[1] < w * 0.4), None)
+    right = next((c for c in reversed(vlines) if c[0] > w * 0.6), None)
+
+    def centre(run: tuple[int, int], along: np.ndarray) -> float:
+        i = np.arange(run[0], run[1] + 1)
+        wts = along[i].astype(float) + 1e-9
+        return float((i * wts).sum() / wts.sum()) + 0.5
+
+    return Frame(
+        centre(left, cols) if left else 0.0, centre(top, rows) if top else 0.0,
+        centre(right, cols) if right else float(w), centre(bottom, rows) if bottom else float(h),
+        (left is not None, top is not None, right is not None, bottom is not None))
+
+
+def tick_positions(dark: np.ndarray, frame: Frame, axis: str) -> list[float]:
+    """Centres of tick marks just outside an axis line (pixel coordinates along the axis)."""
+    if axis == "x":
+        if not frame.lines[3]:
+            return []
+        r = int(frame.bottom)
+        band = dark[r + 2:r + 7, int(frame.left) + 1:int(math.ceil(frame.right))]
+        offset = int(frame.left) + 1
+        hits = band[:2].any(axis=0) if band.size else np.zeros(0, bool)
+    else:
+        if not frame.lines[0]:
+            return []
+        c = int(frame.left)
+        band = dark[int(frame.top) + 1:int(math.ceil(frame.bottom)), max(0, c - 6):max(0, c - 1)]
+        offset = int(frame.top) + 1
+        hits = band[:, -2:].any(axis=1) if band.size else np.zeros(0, bool)
+    ticks = []
+    for k, grp in itertools.groupby(enumerate(hits), key=lambda t: t[1]):
+        if k:
+            idx = [i for i, _ in grp]
+            if len(idx) <= 4:  # a tick is a thin mark; a long run is a curve or text touching the axis
+                ticks.append(offset + (idx[0] + idx[-1]) / 2 + 0.5)
+    return ticks
+
+
+def tick_value(text: str) -> tuple[float, bool] | None:
+    """A tick label's value and whether it is printed as a power of ten."""
+    t = text.strip().replace(" ", "").rstrip(".")
+    if _POWER.match(t):
+        exp = t[2:].lstrip("^").translate(_SUPERSCRIPT).replace("−", "-").replace("–", "-")
+        try:
+            return 10.0 ** int(exp), True
+        except ValueError:
+            return None
+    if _NUMBER.match(t):
+        t = t.replace("−", "-").replace("–", "-")
+        t = t.replace(",", "") if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", t) else t.replace(",", ".")
+        try:
+            return float(t), False
+        except ValueError:
+            return None
+    return None
+
+
+def fit_axis(pairs: list[tuple[float, float]], log: bool, px_min: float, px_max: float) -> Axis | None:
+    """RANSAC over pairs of (pixel, value), then least squares on the inliers; None if under two agree."""
+    pts = [(p, math.log10(v) if log else v) for p, v in pairs if not log or v > 0]
+    if len(pts) < 2:
+        return None
+    best: list[tuple[float, float]] = []
+    span = abs(px_max - px_min) or 1.0
+    for (p1, v1), (p2, v2) in itertools.combinations(pts, 2):
+        if abs(p2 - p1) < 3 or v1 == v2:
+            continue
+        a = (v2 - v1) / (p2 - p1)
+        b = v1 - a * p1
+        tol = abs(a) * 0.012 * span  # a label within ~1 % of the axis of its tick
+        inliers = [(p, v) for p, v in pts if abs(a * p + b - v) <= tol]
+        if len(inliers) > len(best):
+            best = inliers
+    if len(best) < 2:
+        return None
+    p_arr, v_arr = np.array([p for p, _ in best]), np.array([v for _, v in best])
+    a, b = np.polyfit(p_arr, v_arr, 1)
+    value_span = abs(a) * span or 1.0
+    residual = float(np.sqrt(np.mean((a * p_arr + b - v_arr) ** 2)) / value_span)
+    return Axis("log" if log else "linear", float(a), float(b), px_min, px_max, ticks=len(best), residual=residual)
+
+
+def _unit(title: str) -> str:
+    m = _UNIT.search(title)
+    return m.group(1).strip() if m else ""
+
+
+def _labelled(texts: list[TextBox], ticks: list[float], along: str, tick_gap: float) -> list[tuple[float, float, bool]]:
+    """(pixel, value, is_power) for each numeric label, at its nearest tick when one is close."""
+    out = []
+    for t, c in _split_numbers(texts, along):
+        parsed = tick_value(t.text)
+        if parsed is None:
+            continue
+        near = min(ticks, key=lambda p: abs(p - c), default=None)
+        if near is not None and abs(near - c) <= max(4.0, 0.35 * tick_gap):
+            c = near
+        out.append((c, parsed[0], parsed[1]))
+    return out
+
+
+def _split_numbers(texts: list[TextBox], along: str) -> list[tuple[TextBox, float]]:
+    """Each label with its centre along the axis; the OCR reads a row of close x labels as one line
+    ("400 600 800 1000"), which is cut at its spaces, each number centred where its characters are."""
+    out = []
+    for t in texts:
+        x0, y0, x1, y1 = t.box
+        words = t.text.split()
+        if along == "x" and len(words) > 1 and all(tick_value(w) for w in words):
+            pos = 0
+            for word in words:
+                start = t.text.index(word, pos)
+                pos = start + len(word)
+                mid = (start + pos) / 2 / len(t.text)
+                out.append((TextBox(t.box, word, t.score), x0 + mid * (x1 - x0)))
+        else:
+            out.append((t, (x0 + x1) / 2 if along == "x" else (y0 + y1) / 2))
+    return out
+
+
+def _calibrate(labels: list[tuple[float, float, bool]], px_min: float, px_max: float) -> Axis | None:
+    log = sum(1 for *_, p in labels if p) >= max(2, len(labels) // 2)
+    pairs = [(c, v) for c, v, p in labels if p or not log]
+    axis = fit_axis(pairs, log, px_min, px_max)
+    # Values grow away from the origin (rightwards, upwards); a fit that says otherwise rests on misreads.
+    if axis is None or axis.a * (px_max - px_min) <= 0:
+        return None
+    return axis
+
+
+def calibrate(image: np.ndarray, dark: np.ndarray, frame: Frame, texts: list[TextBox]) -> tuple[Axis, Axis]:
+    """Both axes of ``frame``, from the tick labels among ``texts`` (OCR boxes of the whole image)."""
+    xt, yt = tick_positions(dark, frame, "x"), tick_positions(dark, frame, "y")
+    below = [t for t in texts if t.box[1] >= frame.bottom - 2 and t.box[0] >= frame.left - 40
+             and t.box[2] <= frame.right + 40]
+    left_of = [t for t in texts if t.box[2] <= frame.left + 2 and t.box[1] >= frame.top - 15
+               and t.box[3] <= frame.bottom + 15]
+    # Tick labels sit in the first text row below the axis; the axis title is the row after it.
+    numeric_below = [t for t in below if tick_value(t.text)]
+    label_row = min((t.box[3] for t in numeric_below), default=frame.bottom)
+    x_title = " ".join(t.text for t in sorted(below, key=lambda t: t.box[0])
+                       if t.box[1] >= label_row - 3 and not tick_value(t.text))
+    gap_x = float(np.median(np.diff(xt))) if len(xt) > 1 else frame.right - frame.left
+    gap_y = float(np.median(np.diff(yt))) if len(yt) > 1 else frame.bottom - frame.top
+    x_axis = _calibrate(_labelled(below, xt, "x", gap_x), frame.left, frame.right)
+    y_axis = _calibrate(_labelled(left_of, yt, "y", gap_y), frame.bottom, frame.top)
+    y_title = _rotated_title(image, frame, left_of)
+    x_axis = x_axis or uncalibrated(frame.left, frame.right)
+    y_axis = y_axis or uncalibrated(frame.bottom, frame.top)
+    x_axis.label, x_axis.unit = x_title, _unit(x_title)
+    y_axis.label, y_axis.unit = y_title, _unit(y_title)
+    return x_axis, y_axis
+
+
+def _rotated_title(image: np.ndarray, frame: Frame, left_of: list[TextBox]) -> str:
+    """The y-axis title, printed bottom-to-top left of the tick labels: turned upright and read."""
+    numeric = [t for t in left_of if tick_value(t.text)]
+    right = min((t.box[0] for t in numeric), default=int(frame.left) - 2) - 1
+    if right < 6:
+        return ""
+    strip = image[max(0, int(frame.top)):int(frame.bottom), :right]
+    dark = strip.min(axis=2) < 160 if strip.ndim == 3 else strip < 160
+    cols = np.flatnonzero(dark.any(axis=0))
+    rows = np.flatnonzero(dark.any(axis=1))
+    if cols.size == 0 or rows.size < 10:
+        return ""
+    crop = strip[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    upright = cv2.rotate(np.ascontiguousarray(crop), cv2.ROTATE_90_CLOCKWISE)
+    text, score = ocr.recognize([upright])[0]
+    return text.strip() if score > 0.5 else ""

@@ -1,0 +1,370 @@
+"""Curve pixels and curve instances inside a plot frame.
+
+Pixels: everything inked inside the frame that is not text (the OCR boxes:
+legend entries, annotations) and not a ruled line (grid or reference lines
+crossing the whole frame). Colours: the inks of the strongly coloured pixels,
+grouped greedily in CIELAB; every inked pixel then joins the ink it is a
+blend of with the white page (antialiased edges and JPEG halos are paler
+versions of their curve's colour, not new colours).
+
+Instances — two methods, compared by the benchmark:
+
+- ``track`` (Plot2Spectra's formulation): in each colour, the curve count is
+  what most columns show; tracks start at the column where that count is
+  seen with the thinnest runs (small gradients, so the curves are apart) and
+  follow the runs forward and backward along x. Each step predicts the next
+  row from the track's own motion, snaps to the nearest run within a window
+  that widens with the slope (so sharp peaks are followed) and with the
+  columns missed (so dashes and dots are bridged), and lets two tracks share
+  a run where same-colour curves cross.
+- ``cluster`` (the baseline): one series per colour, the mean inked row of
+  each column. Stacked spectra in one colour come out as one averaged curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+INK = 60
+"""255 − min(R, G, B) above this is ink (matplotlib's default grid, at 50 % alpha, stays below)"""
+CORE = 110
+"""ink this strong is a curve's own colour, not an antialiased edge"""
+_MAX_GAP = 30
+"""columns a track may go unobserved (dashes, dots, crossings) before it is ended"""
+_RUN_GAP = 7
+"""inked pixels of one column this close are one run: the dots of a dotted line on a steep flank"""
+
+
+@dataclass
+class Series:
+    """One curve in pixel coordinates of the whole image (continuous: column i's centre is i + 0.5)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    color: str
+    style: str
+    confidence: float
+
+
+def ink_strength(rgb: np.ndarray) -> np.ndarray:
+    return 255 - rgb.min(axis=2).astype(np.int16)
+
+
+def curve_pixels(rgb: np.ndarray, text_boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """Ink mask of a frame's interior with text boxes and frame-crossing ruled lines removed."""
+    ink = ink_strength(rgb) > INK
+    h, w = ink.shape
+    for x0, y0, x1, y1 in text_boxes:
+        if x1 > 0 and y1 > 0 and x0 < w and y0 < h:
+            # A legend entry's line sample sits left of its text, about two text heights long.
+            sample = int(3.5 * (y1 - y0)) if x0 > 0 and y0 > 0 and x1 < w and y1 < h else 0
+            ink[max(0, y0 - 1):max(0, y1 + 1), max(0, x0 - 1 - sample):max(0, x1 + 1)] = False
+    if w > 20:
+        ink[ink.mean(axis=1) > 0.85, :] = False  # horizontal grid or reference lines
+    if h > 20:
+        ink[:, ink.mean(axis=0) > 0.85] = False
+    return ink
+
+
+def inks(rgb: np.ndarray, mask: np.ndarray, min_pixels: int) -> list[np.ndarray]:
+    """The curve colours (RGB float) present under ``mask``, most used first."""
+    core = mask & (ink_strength(rgb) > CORE)
+    pixels = rgb[core]
+    if len(pixels) < min_pixels:
+        return []
+    lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    remaining = np.ones(len(lab), bool)
+    out = []
+    while remaining.sum() >= min_pixels and len(out) < 10:
+        q = (lab[remaining] // 12).astype(np.int32)
+        keys, counts = np.unique(q, axis=0, return_counts=True)
+        seed = (keys[counts.argmax()] + 0.5) * 12
+        near = remaining & (np.linalg.norm(lab - seed, axis=1) < 30)
+        if near.sum() < min_pixels:
+            break
+        colour = np.median(pixels[near].astype(np.float32), axis=0)
+        if not any(_blend_residual(255.0 - colour[None], c)[0] < 30 for c in out):
+            out.append(colour)  # a paler copy of an ink already found is that ink's antialiased edge
+        remaining &= ~near
+    return out
+
+
+def _blend_residual(q: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pixels at distance ``q`` from white: how far each is from a blend of ``colour`` with white,
+    and the blend weight (1: the ink itself, 0: white)."""
+    d = 255.0 - colour
+    t = (q @ d) / max(float(d @ d), 1.0)
+    return np.linalg.norm(q - t[:, None] * d, axis=1), t
+
+
+def assign(rgb: np.ndarray, mask: np.ndarray, colours: list[np.ndarray]) -> np.ndarray:
+    """Per pixel, the index of the ink it is a blend of with white (−1: none, or not inked)."""
+    labels = np.full(mask.shape, -1, np.int16)
+    if not colours:
+        return labels
+    q = 255.0 - rgb[mask].astype(np.float32)  # (N, 3) distance from white
+    best_res = np.full(len(q), np.inf, np.float32)
+    best = np.full(len(q), -1, np.int16)
+    for k, c in enumerate(colours):
+        res, t = _blend_residual(q, c)
+        ok = (t > 0.25) & (res < 45) & (res < best_res)
+        best[ok], best_res[ok] = k, res[ok]
+    labels[mask] = best
+    return labels
+
+
+def merge_halos(labels: np.ndarray, colours: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Fold inks that only ever appear along another ink's pixels into it.
+
+    JPEG ringing and antialiasing between two curves make off-colours ("dark red" along a red line
+    crossing a black one); they are not curves of their own. A real curve — even dotted — is mostly
+    away from the other inks, so a colour with most of its pixels beside another's is that one's halo.
+    """
+    kernel = np.ones((5, 5), np.uint8)
+    alive = list(range(len(colours)))
+    changed = True
+    while changed and len(alive) > 1:
+        changed = False
+        sizes = {k: int((labels == k).sum()) for k in alive}
+        for k in sorted(alive, key=lambda k: sizes[k]):
+            mine = labels == k
+            if not mine.any():
+                alive.remove(k)
+                changed = True
+                break
+            near = {j: float((cv2.dilate((labels == j).astype(np.uint8), kernel).astype(bool) & mine).sum())
+                    / sizes[k] for j in alive if j != k}
+            j = max(near, key=lambda j: near[j])
+            if near[j] > 0.6 and sizes[j] > sizes[k]:
+                labels[mine] = j
+                alive.remove(k)
+                changed = True
+                break
+    keep = {k: i for i, k in enumerate(alive)}
+    out = np.full(labels.shape, -1, np.int16)
+    for k, i in keep.items():
+        out[labels == k] = i
+    return out, [colours[k] for k in alive]
+
+
+def _runs(column: np.ndarray) -> list[tuple[int, int]]:
+    """Inked runs (first, last row) of one column, gaps up to ``_RUN_GAP`` closed."""
+    idx = np.flatnonzero(column)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > _RUN_GAP)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _count(runs: list[list[tuple[int, int]]]) -> int:
+    """How many curves a colour has: the largest count that at least 30 % of the inked columns show."""
+    counts = np.array([len(r) for r in runs])
+    inked = counts[counts > 0]
+    if inked.size == 0:
+        return 0
+    k = 1
+    while (inked >= k + 1).sum() >= 0.3 * inked.size:
+        k += 1
+    return k
+
+
+class _Track:
+    def __init__(self, y: float) -> None:
+        self.y = y
+        self.v = 0.0
+        self.missed = 0
+        self.points: dict[int, float] = {}
+        self.spans: dict[int, tuple[int, int]] = {}
+        """the run a column's point was read from, where the track had it to itself"""
+
+    def predict(self) -> float:
+        return self.y + self.v
+
+    def window(self) -> float:
+        return 4.0 + 1.5 * abs(self.v) + 1.0 * self.missed
+
+    def observe(self, col: int, y: float) -> None:
+        if self.points:
+            self.v = 0.5 * self.v + 0.5 * (y - self.y)
+        self.y, self.missed = y, 0
+        self.points[col] = y
+
+    def miss(self) -> None:
+        self.y += self.v
+        self.v *= 0.8
+        self.missed += 1
+
+
+def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float], col: int) -> None:
+    """Snap each track to a run of this column.
+
+    As many runs as tracks: they pair off in vertical order, however far a run has moved (a sharp
+    peak, a dotted line's next dot). Otherwise each track takes the nearest run within its window,
+    unique runs first, then shared ones where curves cross.
+    """
+    preds = {id(t): t.predict() for t in tracks}
+    if runs and len(runs) == len(tracks):
+        order = sorted(tracks, key=lambda t: preds[id(t)])
+        for t, r in zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True):
+            t.observe(col, centres[r])
+            t.spans[col] = runs[r]
+        return
+    pairs = []
+    for t in tracks:
+        p = preds[id(t)]
+        for r, (a, b) in enumerate(runs):
+            cost = max(a - p, 0.0, p - b)
+            if cost <= t.window():
+                pairs.append((cost, id(t), r))
+    pairs.sort()
+    by_id = {id(t): t for t in tracks}
+    taken: dict[int, list[int]] = {}
+    done: set[int] = set()
+    for shared in (False, True):
+        for _cost, tid, r in pairs:
+            if tid in done or (r in taken and not shared):
+                continue
+            taken.setdefault(r, []).append(tid)
+            done.add(tid)
+    for r, tids in taken.items():
+        a, b = runs[r]
+        for tid in tids:
+            y = centres[r] if len(tids) == 1 else float(np.clip(preds[tid], a, b))
+            by_id[tid].observe(col, y)
+            if len(tids) == 1:
+                by_id[tid].spans[col] = (a, b)
+    for t in tracks:
+        if id(t) not in done:
+            t.miss()
+
+
+def _tips(points: dict[int, float], spans: dict[int, tuple[int, int]]) -> dict[int, float]:
+    """Peaks narrower than a few pixels: a column where the curve goes up and comes back down is one
+    tall run whose middle is half the peak. Where both neighbours lie below (above) the run's middle,
+    the column holds the tip, so its value is the run's top (bottom) end, half a line width in."""
+    if not spans:
+        return points
+    width = float(np.median([b - a + 1 for a, b in spans.values()]))
+    out = dict(points)
+    for c, (a, b) in spans.items():
+        if b - a + 1 <= 2 * width or c - 1 not in points or c + 1 not in points:
+            continue
+        mid, left, right = points[c], points[c - 1], points[c + 1]
+        if left > mid + 1 and right > mid + 1:
+            out[c] = a + width / 2 - 0.5
+        elif left < mid - 1 and right < mid - 1:
+            out[c] = b - width / 2 + 0.5
+    return out
+
+
+def _style(points: dict[int, float], span: int) -> str:
+    share = len(points) / max(span, 1)
+    return "solid" if share > 0.85 else "dashed" if share > 0.5 else "dotted"
+
+
+def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int) -> Series | None:
+    """Observed columns, gaps up to ``_MAX_GAP`` filled linearly, in whole-image pixel coordinates."""
+    if len(points) < 2:
+        return None
+    cols = np.array(sorted(points))
+    ys = np.array([points[c] for c in cols])
+    full = np.arange(cols[0], cols[-1] + 1)
+    gaps = np.diff(cols)
+    keep = np.ones(full.size, bool)
+    for c, g in zip(cols[:-1], gaps, strict=True):
+        if g > _MAX_GAP:
+            keep[c - cols[0] + 1:c - cols[0] + g] = False
+    yi = np.interp(full, cols, ys)
+    span = int(cols[-1] - cols[0] + 1)
+    return Series(full[keep] + x0 + 0.5, yi[keep] + y0 + 0.5, colour, _style(points, span),
+                  round(min(1.0, len(points) / max(span, 1)) * min(1.0, span / max(width, 1)), 3))
+
+
+def _hex(c: np.ndarray) -> str:
+    r, g, b = (int(round(float(v))) for v in c)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def colour_mask(labels: np.ndarray, k: int) -> np.ndarray:
+    """Pixels of ink ``k`` with the gaps of dashes, dots and JPEG speckle closed (a few pixels, any direction)."""
+    mask = (labels == k).astype(np.uint8)
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _CLOSE).astype(bool) & (labels >= -1)
+
+
+_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+
+
+def _centre(weights: np.ndarray, top: int) -> float:
+    total = float(weights.sum())
+    if total <= 0:
+        return top + (weights.size - 1) / 2
+    return top + float((np.arange(weights.size) * weights).sum()) / total
+
+
+def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x0: int, y0: int) -> list[Series]:
+    """Curve instances by tracking each colour's runs along x (see the module docstring)."""
+    out: list[Series] = []
+    h, w = labels.shape
+    for k, colour in enumerate(colours):
+        mask = colour_mask(labels, k)
+        runs = [_runs(mask[:, c]) for c in range(w)]
+        n = _count(runs)
+        if n == 0:
+            continue
+        # A run's row is the ink-weighted mean of its own pixels (antialiasing gives it sub-pixel
+        # precision); the closed mask only decides which pixels belong together.
+        weight = np.where(labels == k, strength, 0).astype(np.float32)
+        centres = [[_centre(weight[a:b + 1, c], a) for a, b in col_runs] for c, col_runs in enumerate(runs)]
+        starts = [c for c in range(w) if len(runs[c]) == n]
+        if not starts:
+            continue
+        start = min(starts, key=lambda c: (max(b - a for a, b in runs[c]), abs(c - w / 2)))
+        tracks = [_Track(y) for y in centres[start]]
+        for t in tracks:
+            t.points[start] = t.y
+        for direction in (range(start + 1, w), range(start - 1, -1, -1)):
+            for t in tracks:
+                t.y, t.v, t.missed = t.points[start], 0.0, 0
+            for c in direction:
+                _step(tracks, runs[c], centres[c], c)
+        found = [s for t in tracks if (s := _finish(_tips(t.points, t.spans), x0, y0, _hex(colour), w))]
+        out += _distinct(found)
+    return [s for s in out if s.x.size >= 0.2 * w]
+
+
+def _distinct(series: list[Series]) -> list[Series]:
+    """Two tracks that followed the same curve: keep the better observed one."""
+    kept: list[Series] = []
+    for s in sorted(series, key=lambda s: -s.confidence):
+        same = False
+        for k in kept:
+            common, i, j = np.intersect1d(s.x, k.x, return_indices=True)
+            if common.size > 0.5 * s.x.size and np.median(np.abs(s.y[i] - k.y[j])) < 1.5:
+                same = True
+                break
+        if not same:
+            kept.append(s)
+    return kept
+
+
+def cluster(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x0: int, y0: int) -> list[Series]:
+    """The baseline: one series per colour, the mean inked row of every column."""
+    out = []
+    h, w = labels.shape
+    rows = np.arange(h, dtype=float)[:, None]
+    for k, colour in enumerate(colours):
+        mask = colour_mask(labels, k)
+        n = mask.sum(axis=0)
+        cols = np.flatnonzero(n)
+        if cols.size < 0.2 * w:
+            continue
+        ys = (rows * mask).sum(axis=0)[cols] / n[cols]
+        points = dict(zip(cols.tolist(), ys.tolist(), strict=True))
+        if s := _finish(points, x0, y0, _hex(colour), w):
+            out.append(s)
+    return out

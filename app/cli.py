@@ -278,6 +278,34 @@ def cmd_read_scale(ns: argparse.Namespace) -> int:
     return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
 
 
+def cmd_digitize(ns: argparse.Namespace) -> int:
+    from ingest.errors import InputError
+    from ingest.spectra import digitize
+
+    inputs = [{"image": p} for p in ns.images] + (read_batch(ns.batch, "image") if ns.batch else [])
+    if not inputs:
+        print("digitize: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+
+    def one(args: dict[str, Any]) -> dict[str, Any]:
+        return digitize(_read_image(args["image"]), args.get("method", ns.method)).to_json(pixels=ns.pixels)
+
+    def render(r: dict[str, Any]) -> str:
+        axes = r["axes"]
+
+        def axis(a: dict[str, Any]) -> str:
+            if a["scale"] == "none":
+                return "uncalibrated (fractions of the axis)" + (f", titled {a['label']!r}" if a["label"] else "")
+            return f"{a['min']:.6g} … {a['max']:.6g} {a['unit']} ({a['scale']}, {a['ticks']} ticks)"
+
+        lines = [f"x: {axis(axes['x'])}", f"y: {axis(axes['y'])}", f"{len(r['series'])} series"]
+        lines += [f"  {i}: {s['color']} {s['style']}, {len(s['x'])} points, confidence {s['confidence']}"
+                  for i, s in enumerate(r["series"])]
+        return "\n".join(lines)
+
+    return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
+
+
 # -- sql -----------------------------------------------------------------------
 
 
@@ -453,6 +481,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-bars", type=int, default=3, help="report at most this many bars per image (default 3)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_read_scale)
+
+    p = sub.add_parser("digitize", help="turn a plot image into calibrated data series",
+                       description="Digitize a spectrum plot (or any line plot): find the axes, read the tick "
+                                   "labels into a pixel→data calibration (linear or log; an axis without numbers "
+                                   "is reported uncalibrated, as fractions of its length), and extract every "
+                                   "curve as x/y data with its colour and line style.")
+    p.add_argument("images", nargs="*", metavar="IMAGE")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ..., "method": ...} object per line')
+    p.add_argument("--method", choices=("track", "cluster"), default="track",
+                   help="curve instances by tracking (default) or one series per colour (the baseline)")
+    p.add_argument("--pixels", action="store_true", help="also give each series' pixel coordinates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_digitize)
 
     p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
                        description="Search the publishers for a query and save article pages and figure images "

@@ -33,6 +33,13 @@ def test_dvc_repro_on_a_fresh_clone_builds_the_default_lake(tmp_path: Path) -> N
     assert synth["subfigures"] >= 300  # the default lake's synthetic share, with truth
     metrics = json.loads((clone / "metrics" / "catalog.json").read_text())
     assert metrics["tables"]["figures"] == 14 + synth["figures"] and metrics["quarantine"]["total"] == 0
+    # Every graph subfigure of the lake was digitized; each series is a calibrated (x, y) list pair.
+    r = figlake("sql", "select count(*) AS series, count(distinct subfigure_id) AS graphs, "
+                "bool_and(len(x) = len(y) and len(x) > 10) AS paired from spectra", "--format", "json", cwd=clone)
+    spectra = json.loads(r.stdout)[0]
+    assert spectra["series"] >= spectra["graphs"] >= 20 and spectra["paired"]
+    bench = json.loads((clone / "metrics" / "spectra_eval.json").read_text())
+    assert bench["synthetic"]["track"]["plots"] >= 200 and bench["real_crops"] == {"available": False}
     parsers = json.loads((clone / "metrics" / "parsers.json").read_text())
     assert "available" in parsers  # the benchmark ran, or said plainly that its corpora are absent
     r = subprocess.run([f"{bin_dir}/dvc", "metrics", "show"], cwd=clone, env=env, capture_output=True, text=True)

@@ -116,7 +116,9 @@ def _abbreviates(caption: str, tok: Identifier) -> bool:
         return False
     word = r"([A-Za-z])[\w-]*\s+(?:(?:and|of|the|or)\s+)?"
     m = re.search(word * len(tok.labels) + r"$", caption[:tok.start])
-    return bool(m) and [c.lower() for c in m.groups()] == [lab[0].lower() for lab in tok.labels]
+    if m is None:
+        return False
+    return [c.lower() for c in m.groups()] == [lab[0].lower() for lab in tok.labels]
 
 
 def _is_closer(caption: str, tok: Identifier) -> bool:

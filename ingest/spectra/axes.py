@@ -33,7 +33,7 @@ _LINE_SHARE = 0.45
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻°", "0123456789-0")
 _NUMBER = re.compile(r"^[-−–]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
 _POWER = re.compile(r"^10(?:[-−–]\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻°]+|\^[-−]?\d{1,2}|\d)$")
-_UNIT = re.compile(r"[(\[]\s*([^()\[\]]{1,15})\s*[)\]]\s*$")
+_UNIT = re.compile(r"(?:^|\s)[(\[]\s*([^()\[\]]{1,15})\s*[)\]]\s*$")  # "Energy (eV)", not "μ(E)"
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,15 @@ def _longest_run(mask_1d: np.ndarray) -> int:
     return int((ends - starts).max())
 
 
-def find_frame(dark: np.ndarray) -> Frame:
-    """The plot frame of a dark-pixel mask; missing sides fall back to the image edges."""
+def find_frame(grey: np.ndarray) -> Frame:
+    """The plot frame of a grey image; missing sides fall back to the image edges.
+
+    Lines are found in the dark-pixel mask; each is then placed at the darkness-weighted centre of
+    its rows (or columns) and their neighbours, so an antialiased 1.1 px spine lands within a tenth
+    of a pixel of where it was drawn.
+    """
+    dark = grey < DARK
+    ink = 255.0 - grey.astype(np.float32)
     h, w = dark.shape
     rows = np.array([_longest_run(dark[r]) for r in range(h)])
     cols = np.array([_longest_run(dark[:, c]) for c in range(w)])
@@ -125,15 +132,17 @@ def find_frame(dark: np.ndarray) -> Frame:
     top = next((r for r in hlines if r[1] < h * 0.4), None)
     left = next((c for c in vlines if c[1] < w * 0.4), None)
     right = next((c for c in reversed(vlines) if c[0] > w * 0.6), None)
+    row_ink, col_ink = ink.sum(axis=1), ink.sum(axis=0)
 
     def centre(run: tuple[int, int], along: np.ndarray) -> float:
-        i = np.arange(run[0], run[1] + 1)
-        wts = along[i].astype(float) + 1e-9
+        i = np.arange(max(0, run[0] - 1), min(along.size, run[1] + 2))
+        wts = along[i] - np.median(along) + 1e-9  # the page's own ink level along a line is not the line
+        wts = np.clip(wts, 1e-9, None)
         return float((i * wts).sum() / wts.sum()) + 0.5
 
     return Frame(
-        centre(left, cols) if left else 0.0, centre(top, rows) if top else 0.0,
-        centre(right, cols) if right else float(w), centre(bottom, rows) if bottom else float(h),
+        centre(left, col_ink) if left else 0.0, centre(top, row_ink) if top else 0.0,
+        centre(right, col_ink) if right else float(w), centre(bottom, row_ink) if bottom else float(h),
         (left is not None, top is not None, right is not None, bottom is not None))
 
 
@@ -154,7 +163,7 @@ def tick_positions(dark: np.ndarray, frame: Frame, axis: str) -> list[float]:
         offset = int(frame.top) + 1
         hits = band[:, -2:].any(axis=1) if band.size else np.zeros(0, bool)
     ticks = []
-    for k, grp in itertools.groupby(enumerate(hits), key=lambda t: t[1]):
+    for k, grp in itertools.groupby(enumerate(np.asarray(hits, bool).tolist()), key=lambda t: t[1]):
         if k:
             idx = [i for i, _ in grp]
             if len(idx) <= 4:  # a tick is a thin mark; a long run is a curve or text touching the axis

@@ -62,10 +62,16 @@ def curve_pixels(rgb: np.ndarray, text_boxes: list[tuple[int, int, int, int]]) -
             # A legend entry's line sample sits left of its text, about two text heights long.
             sample = int(3.5 * (y1 - y0)) if x0 > 0 and y0 > 0 and x1 < w and y1 < h else 0
             ink[max(0, y0 - 1):max(0, y1 + 1), max(0, x0 - 1 - sample):max(0, x1 + 1)] = False
-    if w > 20:
-        ink[ink.mean(axis=1) > 0.85, :] = False  # horizontal grid or reference lines
-    if h > 20:
-        ink[:, ink.mean(axis=0) > 0.85] = False
+    for axis in (1, 0):  # grid and reference lines: unbroken, one or two pixels thick, alone in their band
+        share = ink.mean(axis=axis)
+        if share.size <= 20:
+            continue
+        around = np.maximum(np.roll(share, 3), np.roll(share, -3))
+        ruled = (share > 0.95) & (around < 0.2)
+        if axis == 1:
+            ink[ruled, :] = False
+        else:
+            ink[:, ruled] = False
     return ink
 
 
@@ -77,7 +83,7 @@ def inks(rgb: np.ndarray, mask: np.ndarray, min_pixels: int) -> list[np.ndarray]
         return []
     lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
     remaining = np.ones(len(lab), bool)
-    out = []
+    out: list[np.ndarray] = []
     while remaining.sum() >= min_pixels and len(out) < 10:
         q = (lab[remaining] // 12).astype(np.int32)
         keys, counts = np.unique(q, axis=0, return_counts=True)
@@ -138,7 +144,8 @@ def merge_halos(labels: np.ndarray, colours: list[np.ndarray]) -> tuple[np.ndarr
             near = {j: float((cv2.dilate((labels == j).astype(np.uint8), kernel).astype(bool) & mine).sum())
                     / sizes[k] for j in alive if j != k}
             j = max(near, key=lambda j: near[j])
-            if near[j] > 0.6 and sizes[j] > sizes[k]:
+            others = [colours[i] for i in alive if i != k]
+            if near[j] > 0.6 and sizes[j] > sizes[k] and (near[j] > 0.85 or _mixture(colours[k], others)):
                 labels[mine] = j
                 alive.remove(k)
                 changed = True
@@ -148,6 +155,18 @@ def merge_halos(labels: np.ndarray, colours: list[np.ndarray]) -> tuple[np.ndarr
     for k, i in keep.items():
         out[labels == k] = i
     return out, [colours[k] for k in alive]
+
+
+def _mixture(colour: np.ndarray, others: list[np.ndarray]) -> bool:
+    """Is ``colour`` (nearly) a blend of two of ``others``, or of one of them with black or white?"""
+    pool = [*others, np.zeros(3, np.float32), np.full(3, 255, np.float32)]
+    for i, a in enumerate(pool):
+        for b in pool[i + 1:]:
+            d = a - b
+            t = float(np.clip((colour - b) @ d / max(float(d @ d), 1.0), 0, 1))
+            if np.linalg.norm(colour - (b + t * d)) < 30:
+                return True
+    return False
 
 
 def _runs(column: np.ndarray) -> list[tuple[int, int]]:
@@ -181,6 +200,8 @@ class _Track:
         self.points: dict[int, float] = {}
         self.spans: dict[int, tuple[int, int]] = {}
         """the run a column's point was read from, where the track had it to itself"""
+        self.hidden: set[int] = set()
+        """columns read from another ink drawn over this curve"""
 
     def predict(self) -> float:
         return self.y + self.v
@@ -200,12 +221,15 @@ class _Track:
         self.missed += 1
 
 
-def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float], col: int) -> None:
+def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float], cover: list[tuple[int, int]],
+          col: int) -> None:
     """Snap each track to a run of this column.
 
     As many runs as tracks: they pair off in vertical order, however far a run has moved (a sharp
     peak, a dotted line's next dot). Otherwise each track takes the nearest run within its window,
-    unique runs first, then shared ones where curves cross.
+    unique runs first, then shared ones where curves cross. A track that finds none of its own ink
+    but another ink right where it is predicted runs beneath that curve (drawn later, on top), and
+    follows it there.
     """
     preds = {id(t): t.predict() for t in tracks}
     if runs and len(runs) == len(tracks):
@@ -239,7 +263,14 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
             if len(tids) == 1:
                 by_id[tid].spans[col] = (a, b)
     for t in tracks:
-        if id(t) not in done:
+        if id(t) in done:
+            continue
+        p = preds[id(t)]
+        under = min(cover, key=lambda r: max(r[0] - p, 0.0, p - r[1]), default=None)
+        if under is not None and max(under[0] - p, 0.0, p - under[1]) <= 2.0 + abs(t.v):
+            t.observe(col, float(np.clip(p, under[0], under[1])) if under[1] - under[0] > 4 else sum(under) / 2)
+            t.hidden.add(col)
+        else:
             t.miss()
 
 
@@ -262,12 +293,13 @@ def _tips(points: dict[int, float], spans: dict[int, tuple[int, int]]) -> dict[i
     return out
 
 
-def _style(points: dict[int, float], span: int) -> str:
-    share = len(points) / max(span, 1)
+def _style(own: int, span: int) -> str:
+    share = own / max(span, 1)
     return "solid" if share > 0.85 else "dashed" if share > 0.5 else "dotted"
 
 
-def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int) -> Series | None:
+def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int, own: int | None = None
+            ) -> Series | None:
     """Observed columns, gaps up to ``_MAX_GAP`` filled linearly, in whole-image pixel coordinates."""
     if len(points) < 2:
         return None
@@ -281,8 +313,9 @@ def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int)
             keep[c - cols[0] + 1:c - cols[0] + g] = False
     yi = np.interp(full, cols, ys)
     span = int(cols[-1] - cols[0] + 1)
-    return Series(full[keep] + x0 + 0.5, yi[keep] + y0 + 0.5, colour, _style(points, span),
-                  round(min(1.0, len(points) / max(span, 1)) * min(1.0, span / max(width, 1)), 3))
+    own = len(points) if own is None else own  # columns read from the curve's own ink
+    return Series(full[keep] + x0 + 0.5, yi[keep] + y0 + 0.5, colour, _style(own, span),
+                  round(min(1.0, own / max(span, 1)) * min(1.0, span / max(width, 1)), 3))
 
 
 def _hex(c: np.ndarray) -> str:
@@ -310,6 +343,8 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
     """Curve instances by tracking each colour's runs along x (see the module docstring)."""
     out: list[Series] = []
     h, w = labels.shape
+    inked = cv2.morphologyEx((labels >= 0).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSE).astype(bool)
+    cover = [_runs(inked[:, c]) for c in range(w)]
     for k, colour in enumerate(colours):
         mask = colour_mask(labels, k)
         runs = [_runs(mask[:, c]) for c in range(w)]
@@ -331,8 +366,9 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
             for t in tracks:
                 t.y, t.v, t.missed = t.points[start], 0.0, 0
             for c in direction:
-                _step(tracks, runs[c], centres[c], c)
-        found = [s for t in tracks if (s := _finish(_tips(t.points, t.spans), x0, y0, _hex(colour), w))]
+                _step(tracks, runs[c], centres[c], cover[c], c)
+        found = [s for t in tracks if (s := _finish(_tips(t.points, t.spans), x0, y0, _hex(colour), w,
+                                                    own=len(t.points) - len(t.hidden)))]
         out += _distinct(found)
     return [s for s in out if s.x.size >= 0.2 * w]
 

@@ -68,8 +68,9 @@ def digitize(image: np.ndarray, method: str = "track", texts: list[TextBox] | No
     rgb = rgb_array(image)
     h, w = rgb.shape[:2]
     texts = ocr.detect(rgb) if texts is None else texts
-    dark = rgb.min(axis=2) < DARK
-    frame = find_frame(dark)
+    grey = rgb.min(axis=2)
+    dark = grey < DARK
+    frame = find_frame(grey)
     if any(frame.lines):
         x_axis, y_axis = calibrate(rgb, dark, frame, texts)
     else:

@@ -1,0 +1,138 @@
+"""Plot digitizing: tick labels, robust calibration, curves, the CLI and the spectra stage.
+
+Plots are drawn by the synthetic journal's own generator (matplotlib), so every
+axis and series has exact truth; the OCR is the real rapidocr.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import figlake
+from PIL import Image
+
+from ingest.spectra import digitize
+from ingest.spectra.axes import fit_axis, tick_value
+from ingest.spectra.evaluate import bench_plots, score_plot, summarise
+from ingest.synth.plots import PlotPlan, render_plot
+from ingest.synth.truth import GraphTruth
+
+
+def plan(ys: list[np.ndarray], x: np.ndarray, colors: list[str], *, styles: list[str] | None = None,
+         log_y: bool = False, ticks_labelled: bool = True, legend: bool = False) -> PlotPlan:
+    n = len(ys)
+    return PlotPlan("raman", [x] * n, ys, "Raman shift (cm⁻¹)", "Intensity (a.u.)", [f"s{i}" for i in range(n)],
+                    styles or ["solid"] * n, colors, [None] * n, log_y, False, ticks_labelled, legend, False, 9.0,
+                    1.4, "test plot")
+
+
+def peaks(x: np.ndarray, centres: list[float], width: float = 30.0) -> np.ndarray:
+    return sum(1.0 / (1 + ((x - c) / width) ** 2) for c in centres)
+
+
+X = np.linspace(100, 1200, 400)
+
+
+def matched(p: PlotPlan, shape: tuple[int, int] = (320, 440), method: str = "track") -> tuple[dict, GraphTruth]:
+    g = render_plot(p, shape)
+    return score_plot(digitize(g.image, method), g.truth), g.truth
+
+
+@pytest.mark.parametrize(("text", "value", "power"), [
+    ("400", 400.0, False), ("−0.5", -0.5, False), ("1,000", 1000.0, False), ("0,25", 0.25, False),
+    ("10-1", 0.1, True), ("10°", 1.0, True), ("10²", 100.0, True), ("10^3", 1000.0, True),
+])
+def test_tick_labels_parse_as_plots_print_them(text: str, value: float, power: bool) -> None:
+    assert tick_value(text) == (pytest.approx(value), power)
+
+
+@pytest.mark.parametrize("text", ["Intensity", "(a.u.)", "", "1.2.3", "TiO2"])
+def test_words_are_not_tick_labels(text: str) -> None:
+    assert tick_value(text) is None
+
+
+def test_one_misread_tick_label_does_not_bend_the_axis() -> None:
+    pairs = [(50.0, 200.0), (100.0, 400.0), (150.0, 600.0), (200.0, 300.0), (250.0, 1000.0)]  # "800" read "300"
+    axis = fit_axis(pairs, log=False, px_min=25.0, px_max=275.0)
+    assert axis is not None and axis.ticks == 4
+    assert axis.range == (pytest.approx(100.0), pytest.approx(1100.0))
+
+
+def test_crossing_curves_with_a_legend_are_read_in_data_units() -> None:
+    p = plan([peaks(X, [300, 900]), peaks(X, [500, 700]) * 0.8 + 0.1], X, ["#1f77b4", "#d62728"],
+             styles=["solid", "dashed"], legend=True)
+    score, truth = matched(p)
+    assert score["matched"] == 2 and score["pred"] == 2
+    assert score["axes"]["x"] < 0.01 and score["axes"]["y"] < 0.01
+
+
+def test_a_log_axis_is_recognised_from_powers_of_ten() -> None:
+    y = np.clip(peaks(X, [400, 800], 10) + 0.01, 1e-3, None)
+    g = render_plot(plan([y], X, ["#000000"], log_y=True), (320, 440))
+    d = digitize(g.image)
+    assert d.y_axis.scale == "log"
+    assert score_plot(d, g.truth)["axes"]["y"] < 0.01
+
+
+def test_an_axis_without_numbers_is_uncalibrated_not_guessed() -> None:
+    g = render_plot(plan([peaks(X, [600])], X, ["#2ca02c"], ticks_labelled=False), (300, 420))
+    d = digitize(g.image)
+    assert not d.y_axis.calibrated and d.x_axis.calibrated
+    assert d.to_json()["axes"]["y"]["scale"] == "none"
+    assert score_plot(d, g.truth)["matched"] == 1
+
+
+def test_tracking_separates_stacked_spectra_of_one_colour_and_the_baseline_cannot() -> None:
+    ys = [peaks(X, [300, 800]), peaks(X, [450, 1000]) + 1.3, peaks(X, [600]) + 2.6]
+    p = plan(ys, X, ["#000000"] * 3)
+    tracked, _ = matched(p, (360, 460), "track")
+    clustered, _ = matched(p, (360, 460), "cluster")
+    assert tracked["matched"] == 3
+    assert clustered["matched"] < 3  # one averaged curve per colour
+
+
+def test_a_crop_without_axes_is_read_in_pixel_space() -> None:
+    g = render_plot(plan([peaks(X, [500])], X, ["#d62728"]), (300, 420))
+    x0, y0, x1, y1 = g.truth.plot_box
+    crop = g.image[y0 + 3:y1 - 3, x0 + 3:x1 - 3]  # a plot area cut inside the axes, as Plot2Spec's crops are
+    d = digitize(crop)
+    assert not d.x_axis.calibrated and not d.y_axis.calibrated
+    assert len(d.series) == 1 and min(d.series[0].x) < 0.05 and max(d.series[0].x) > 0.95
+
+
+def test_the_benchmark_scores_a_perfect_reading_as_perfect() -> None:
+    plots = bench_plots(3, seed=5, jpeg_share=0.0)
+    truth_as_prediction = []
+    for p in plots:
+        d = digitize(p.image)
+        d.series = [type(d.series[0])(s.x, s.y, s.color, s.style, 1.0) for s in p.truth.series] if d.series else []
+        if d.series:
+            d.x_axis.scale, d.y_axis.scale = "linear", p.truth.y_axis.scale  # calibrated, as the truth is
+            truth_as_prediction.append(score_plot(d, p.truth))
+    summary = summarise(truth_as_prediction)
+    assert summary["series_recall"] == 1.0 and summary["nrmse_matched"] == 0.0
+
+
+def test_the_cli_digitizes_in_the_contract_shape_and_reports_bad_items(tmp_path: Path) -> None:
+    g = render_plot(plan([peaks(X, [300, 900])], X, ["#1f77b4"]), (300, 420))
+    path = tmp_path / "plot.png"
+    buf = io.BytesIO()
+    Image.fromarray(g.image).save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+    r = figlake("digitize", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert {"min", "max", "scale", "px_min", "px_max", "label"} <= set(out["axes"]["x"])
+    assert out["axes"]["x"]["min"] == pytest.approx(100, abs=11) and out["axes"]["x"]["max"] == pytest.approx(
+        1200, abs=11)
+    assert len(out["series"]) == 1 and {"x", "y", "color"} <= set(out["series"][0])
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(json.dumps({"image": str(path)}) + "\n" + json.dumps({"image": str(tmp_path / "gone.png")}))
+    r = figlake("digitize", "--batch", str(batch), "--json")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 1 and len(lines) == 2
+    assert lines[0]["series"] and "gone.png" in lines[1]["error"]

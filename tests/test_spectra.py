@@ -43,11 +43,12 @@ def matched(p: PlotPlan, shape: tuple[int, int] = (320, 440), method: str = "tra
 
 
 @pytest.mark.parametrize(("text", "value", "power"), [
-    ("400", 400.0, False), ("−0.5", -0.5, False), ("1,000", 1000.0, False), ("0,25", 0.25, False),
-    ("10-1", 0.1, True), ("10°", 1.0, True), ("10²", 100.0, True), ("10^3", 1000.0, True),
+    ("400", 400.0, None), ("−0.5", -0.5, None), ("1,000", 1000.0, None), ("0,25", 0.25, None),
+    ("10-1", None, 0.1), ("10⁻1", None, 0.1), ("10°", None, 1.0), ("10²", None, 100.0), ("10^3", None, 1000.0),
+    ("102", 102.0, 100.0),  # 10² as the OCR flattens it, or the number: the axis fit decides
 ])
-def test_tick_labels_parse_as_plots_print_them(text: str, value: float, power: bool) -> None:
-    assert tick_value(text) == (pytest.approx(value), power)
+def test_tick_labels_parse_as_plots_print_them(text: str, value: float | None, power: float | None) -> None:
+    assert tick_value(text) == (value, power)
 
 
 @pytest.mark.parametrize("text", ["Intensity", "(a.u.)", "", "1.2.3", "TiO2"])

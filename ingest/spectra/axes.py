@@ -32,7 +32,7 @@ _LINE_SHARE = 0.45
 """an axis line spans at least this share of the image side"""
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻°", "0123456789-0")
 _NUMBER = re.compile(r"^[-−–]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
-_POWER = re.compile(r"^10(?:[-−–]\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻°]+|\^[-−]?\d{1,2}|\d)$")
+_POWER = re.compile(r"^10\^?([-−–⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹°]{1,2})$")
 _UNIT = re.compile(r"(?:^|\s)[(\[]\s*([^()\[\]]{1,15})\s*[)\]]\s*$")  # "Energy (eV)", not "μ(E)"
 
 
@@ -49,9 +49,11 @@ class Frame:
 
     @property
     def interior(self) -> tuple[int, int, int, int]:
-        """Whole pixels strictly inside the axis lines: x0, y0, x1, y1 (exclusive)."""
-        return (int(math.ceil(self.left + 1)), int(math.ceil(self.top + 1)),
-                int(math.floor(self.right - 1)), int(math.floor(self.bottom - 1)))
+        """Whole pixels strictly inside the axis lines: x0, y0, x1, y1 (exclusive). A side with no line
+        is an image edge, where a crop may keep a sliver of the axis it was cut at: 3 px stay out."""
+        m = [1 if line else 3 for line in self.lines]
+        return (int(math.ceil(self.left + m[0])), int(math.ceil(self.top + m[1])),
+                int(math.floor(self.right - m[2])), int(math.floor(self.bottom - m[3])))
 
 
 @dataclass
@@ -171,23 +173,25 @@ def tick_positions(dark: np.ndarray, frame: Frame, axis: str) -> list[float]:
     return ticks
 
 
-def tick_value(text: str) -> tuple[float, bool] | None:
-    """A tick label's value and whether it is printed as a power of ten."""
+def tick_value(text: str) -> tuple[float | None, float | None] | None:
+    """A tick label read both ways: as a plain number, and as a power of ten printed with its exponent
+    raised ("10⁻¹", which the OCR gives as "10-1", "10⁻1", "10°" for 10⁰ or "102" for 10²). Either may be
+    None; None for both is not a tick label. The axis fit decides which reading the labels agree on."""
     t = text.strip().replace(" ", "").rstrip(".")
-    if _POWER.match(t):
-        exp = t[2:].lstrip("^").translate(_SUPERSCRIPT).replace("−", "-").replace("–", "-")
-        try:
-            return 10.0 ** int(exp), True
-        except ValueError:
-            return None
+    power = None
+    if m := _POWER.match(t):
+        exp = m.group(1).translate(_SUPERSCRIPT).replace("−", "-").replace("–", "-")
+        if re.fullmatch(r"-?\d{1,2}", exp) and (len(exp) == 1 or not exp.isdigit() or exp[0] != "0"):
+            power = 10.0 ** int(exp)
+    value = None
     if _NUMBER.match(t):
         t = t.replace("−", "-").replace("–", "-")
         t = t.replace(",", "") if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", t) else t.replace(",", ".")
         try:
-            return float(t), False
+            value = float(t)
         except ValueError:
-            return None
-    return None
+            value = None
+    return None if value is None and power is None else (value, power)
 
 
 def fit_axis(pairs: list[tuple[float, float]], log: bool, px_min: float, px_max: float) -> Axis | None:
@@ -220,8 +224,9 @@ def _unit(title: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def _labelled(texts: list[TextBox], ticks: list[float], along: str, tick_gap: float) -> list[tuple[float, float, bool]]:
-    """(pixel, value, is_power) for each numeric label, at its nearest tick when one is close."""
+def _labelled(texts: list[TextBox], ticks: list[float], along: str, tick_gap: float
+              ) -> list[tuple[float, float | None, float | None]]:
+    """(pixel, value, power reading) for each numeric label, at its nearest tick when one is close."""
     out = []
     for t, c in _split_numbers(texts, along):
         parsed = tick_value(t.text)
@@ -253,14 +258,18 @@ def _split_numbers(texts: list[TextBox], along: str) -> list[tuple[TextBox, floa
     return out
 
 
-def _calibrate(labels: list[tuple[float, float, bool]], px_min: float, px_max: float) -> Axis | None:
-    log = sum(1 for *_, p in labels if p) >= max(2, len(labels) // 2)
-    pairs = [(c, v) for c, v, p in labels if p or not log]
-    axis = fit_axis(pairs, log, px_min, px_max)
-    # Values grow away from the origin (rightwards, upwards); a fit that says otherwise rests on misreads.
-    if axis is None or axis.a * (px_max - px_min) <= 0:
-        return None
-    return axis
+def _calibrate(labels: list[tuple[float, float | None, float | None]], px_min: float, px_max: float
+               ) -> Axis | None:
+    """The better of the linear fit (plain readings) and the log fit (power-of-ten readings): more
+    labels agreeing, then the smaller residual; a tie between "100, 101, 102" read both ways is log."""
+    fits = []
+    for log in (False, True):
+        pairs = [(c, p if log else v) for c, v, p in labels if (p if log else v) is not None]
+        axis = fit_axis([(c, float(x)) for c, x in pairs if x is not None], log, px_min, px_max)
+        # Values grow away from the origin (rightwards, upwards); a fit that says otherwise rests on misreads.
+        if axis is not None and axis.a * (px_max - px_min) > 0:
+            fits.append((axis.ticks, log, -axis.residual, axis))
+    return max(fits, key=lambda f: f[:3])[3] if fits else None
 
 
 def calibrate(image: np.ndarray, dark: np.ndarray, frame: Frame, texts: list[TextBox]) -> tuple[Axis, Axis]:
@@ -277,6 +286,8 @@ def calibrate(image: np.ndarray, dark: np.ndarray, frame: Frame, texts: list[Tex
                        if t.box[1] >= label_row - 3 and not tick_value(t.text))
     gap_x = float(np.median(np.diff(xt))) if len(xt) > 1 else frame.right - frame.left
     gap_y = float(np.median(np.diff(yt))) if len(yt) > 1 else frame.bottom - frame.top
+    if sum(1 for t in left_of if tick_value(t.text)) < 2:
+        left_of = left_of + _reread_y_labels(image, dark, frame, yt, left_of)
     x_axis = _calibrate(_labelled(below, xt, "x", gap_x), frame.left, frame.right)
     y_axis = _calibrate(_labelled(left_of, yt, "y", gap_y), frame.bottom, frame.top)
     y_title = _rotated_title(image, frame, left_of)
@@ -285,6 +296,31 @@ def calibrate(image: np.ndarray, dark: np.ndarray, frame: Frame, texts: list[Tex
     x_axis.label, x_axis.unit = x_title, _unit(x_title)
     y_axis.label, y_axis.unit = y_title, _unit(y_title)
     return x_axis, y_axis
+
+
+def _reread_y_labels(image: np.ndarray, dark: np.ndarray, frame: Frame, ticks: list[float],
+                     seen: list[TextBox]) -> list[TextBox]:
+    """Text detection misses short labels ("10⁻¹" beside a tall title); read the strip left of each
+    y tick directly, as one text line per tick, when fewer than two labels were found."""
+    known = [t for t in seen if tick_value(t.text)]
+    height = float(np.median([t.box[3] - t.box[1] for t in known])) if known else 16.0
+    right = int(frame.left) - 3
+    left = max(0, min((t.box[0] for t in known), default=int(right - 4 * height)) - 2)
+    crops, boxes = [], []
+    for y in ticks:
+        if any(t.box[1] <= y <= t.box[3] for t in known):
+            continue
+        y0, y1 = max(0, int(y - 0.75 * height)), int(y + 0.75 * height) + 1
+        ink = np.argwhere(dark[y0:y1, left:right])
+        if right - left < 4 or ink.size == 0:
+            continue
+        (r0, c0), (r1, c1) = ink.min(axis=0), ink.max(axis=0)
+        box = (left + int(c0), y0 + int(r0), left + int(c1) + 1, y0 + int(r1) + 1)
+        crop = image[max(0, box[1] - 3):box[3] + 3, max(0, box[0] - 3):box[2] + 3]
+        crops.append(cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+        boxes.append(box)
+    return [TextBox(box, text, score) for box, (text, score) in zip(boxes, ocr.recognize(crops), strict=True)
+            if score > 0.5]
 
 
 def _rotated_title(image: np.ndarray, frame: Frame, left_of: list[TextBox]) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 
 INK = 60
 """255 − min(R, G, B) above this is ink (matplotlib's default grid, at 50 % alpha, stays below)"""
-CORE = 110
+CORE = 95
 """ink this strong is a curve's own colour, not an antialiased edge"""
 _MAX_GAP = 30
 """columns a track may go unobserved (dashes, dots, crossings) before it is ended"""
@@ -222,11 +222,11 @@ class _Track:
 
 
 def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float], cover: list[tuple[int, int]],
-          col: int) -> None:
+          col: int, reach: float) -> None:
     """Snap each track to a run of this column.
 
     As many runs as tracks: they pair off in vertical order, however far a run has moved (a sharp
-    peak, a dotted line's next dot). Otherwise each track takes the nearest run within its window,
+    peak, a dotted line's next dot) up to ``reach``. Otherwise each track takes the nearest run within its window,
     unique runs first, then shared ones where curves cross. A track that finds none of its own ink
     but another ink right where it is predicted runs beneath that curve (drawn later, on top), and
     follows it there.
@@ -234,10 +234,12 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
     preds = {id(t): t.predict() for t in tracks}
     if runs and len(runs) == len(tracks):
         order = sorted(tracks, key=lambda t: preds[id(t)])
-        for t, r in zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True):
-            t.observe(col, centres[r])
-            t.spans[col] = runs[r]
-        return
+        pairs_in_order = list(zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True))
+        if all(max(runs[r][0] - preds[id(t)], 0.0, preds[id(t)] - runs[r][1]) <= reach for t, r in pairs_in_order):
+            for t, r in pairs_in_order:
+                t.observe(col, centres[r])
+                t.spans[col] = runs[r]
+            return
     pairs = []
     for t in tracks:
         p = preds[id(t)]
@@ -366,11 +368,13 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
             for t in tracks:
                 t.y, t.v, t.missed = t.points[start], 0.0, 0
             for c in direction:
-                _step(tracks, runs[c], centres[c], cover[c], c)
+                _step(tracks, runs[c], centres[c], cover[c], c, reach=max(8.0, 0.2 * h))
         found = [s for t in tracks if (s := _finish(_tips(t.points, t.spans), x0, y0, _hex(colour), w,
                                                     own=len(t.points) - len(t.hidden)))]
-        out += _distinct(found)
-    return [s for s in out if s.x.size >= 0.2 * w]
+        out += found
+    # One curve followed twice — by two tracks of an ink, or by a second ink that JPEG greyed or
+    # antialiasing tinted along it — is kept once.
+    return [s for s in _distinct(out) if s.x.size >= 0.2 * w]
 
 
 def _distinct(series: list[Series]) -> list[Series]:

@@ -52,6 +52,7 @@ from ingest.synth.truth import AxisTruth, GraphTruth
 
 MATCH_ERROR = 0.02
 MATCH_COVERAGE = 0.8
+_OVERLAY = ((0, 170, 0), (200, 0, 200), (200, 60, 0), (0, 120, 255), (200, 200, 0), (0, 0, 220))
 CASES = ("stacked", "crossing", "dashed", "log", "legend", "jpeg", "uncalibrated_y")
 
 
@@ -252,7 +253,8 @@ def run_real(folder: Path, sheet: Path, seed: int) -> dict[str, Any]:
 
 
 def contact_sheet(items: list[tuple[Path, Digitized]], out: Path, cell: int = 240) -> None:
-    """Crops in a 6-wide grid, each with its digitized curves drawn over it in their own colours."""
+    """Crops in a 6-wide grid, faded, each digitized series drawn over its crop in a colour of its own
+    (a fixed high-contrast cycle: BGR green, magenta, blue, orange, cyan, red), the count in the caption."""
     tiles = []
     for path, d in items:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -261,8 +263,7 @@ def contact_sheet(items: list[tuple[Path, Digitized]], out: Path, cell: int = 24
         faded = (0.45 * image + 0.55 * 255).astype(np.uint8)
         for k, s in enumerate(d.series):
             pts = np.stack([np.array(s.x_px), np.array(s.y_px)], axis=1).astype(np.int32)
-            colour = tuple(int(v) for v in np.random.default_rng(k).integers(0, 200, 3))
-            cv2.polylines(faded, [pts], False, colour, 2, cv2.LINE_AA)
+            cv2.polylines(faded, [pts], False, _OVERLAY[k % len(_OVERLAY)], 2, cv2.LINE_AA)
         scale = cell / max(faded.shape[:2])
         small = cv2.resize(faded, (max(1, int(faded.shape[1] * scale)), max(1, int(faded.shape[0] * scale))))
         tile = np.full((cell + 16, cell, 3), 255, np.uint8)

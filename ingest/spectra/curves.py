@@ -34,7 +34,7 @@ CORE = 95
 """ink this strong is a curve's own colour, not an antialiased edge"""
 _MAX_GAP = 30
 """columns a track may go unobserved (dashes, dots, crossings) before it is ended"""
-_RUN_GAP = 7
+_RUN_GAP = 10
 """inked pixels of one column this close are one run: the dots of a dotted line on a steep flank"""
 
 
@@ -198,8 +198,6 @@ class _Track:
         self.v = 0.0
         self.missed = 0
         self.points: dict[int, float] = {}
-        self.spans: dict[int, tuple[int, int]] = {}
-        """the run a column's point was read from, where the track had it to itself"""
         self.hidden: set[int] = set()
         """columns read from another ink drawn over this curve"""
 
@@ -238,7 +236,6 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
         if all(max(runs[r][0] - preds[id(t)], 0.0, preds[id(t)] - runs[r][1]) <= reach for t, r in pairs_in_order):
             for t, r in pairs_in_order:
                 t.observe(col, centres[r])
-                t.spans[col] = runs[r]
             return
     pairs = []
     for t in tracks:
@@ -262,8 +259,6 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
         for tid in tids:
             y = centres[r] if len(tids) == 1 else float(np.clip(preds[tid], a, b))
             by_id[tid].observe(col, y)
-            if len(tids) == 1:
-                by_id[tid].spans[col] = (a, b)
     for t in tracks:
         if id(t) in done:
             continue
@@ -274,25 +269,6 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
             t.hidden.add(col)
         else:
             t.miss()
-
-
-def _tips(points: dict[int, float], spans: dict[int, tuple[int, int]]) -> dict[int, float]:
-    """Peaks narrower than a few pixels: a column where the curve goes up and comes back down is one
-    tall run whose middle is half the peak. Where both neighbours lie below (above) the run's middle,
-    the column holds the tip, so its value is the run's top (bottom) end, half a line width in."""
-    if not spans:
-        return points
-    width = float(np.median([b - a + 1 for a, b in spans.values()]))
-    out = dict(points)
-    for c, (a, b) in spans.items():
-        if b - a + 1 <= 2 * width or c - 1 not in points or c + 1 not in points:
-            continue
-        mid, left, right = points[c], points[c - 1], points[c + 1]
-        if left > mid + 1 and right > mid + 1:
-            out[c] = a + width / 2 - 0.5
-        elif left < mid - 1 and right < mid - 1:
-            out[c] = b - width / 2 + 0.5
-    return out
 
 
 def _style(own: int, span: int) -> str:
@@ -331,7 +307,7 @@ def colour_mask(labels: np.ndarray, k: int) -> np.ndarray:
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _CLOSE).astype(bool) & (labels >= -1)
 
 
-_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
 
 def _centre(weights: np.ndarray, top: int) -> float:
@@ -369,7 +345,7 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
                 t.y, t.v, t.missed = t.points[start], 0.0, 0
             for c in direction:
                 _step(tracks, runs[c], centres[c], cover[c], c, reach=max(8.0, 0.2 * h))
-        found = [s for t in tracks if (s := _finish(_tips(t.points, t.spans), x0, y0, _hex(colour), w,
+        found = [s for t in tracks if (s := _finish(t.points, x0, y0, _hex(colour), w,
                                                     own=len(t.points) - len(t.hidden)))]
         out += found
     # One curve followed twice — by two tracks of an ink, or by a second ink that JPEG greyed or

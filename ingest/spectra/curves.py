@@ -13,10 +13,13 @@ Instances — two methods, compared by the benchmark:
   what most columns show; tracks start at the column where that count is
   seen with the thinnest runs (small gradients, so the curves are apart) and
   follow the runs forward and backward along x. Each step predicts the next
-  row from the track's own motion, snaps to the nearest run within a window
-  that widens with the slope (so sharp peaks are followed) and with the
-  columns missed (so dashes and dots are bridged), and lets two tracks share
-  a run where same-colour curves cross.
+  row from the track's own motion; where a column has as many runs as there
+  are tracks they pair off in vertical order, otherwise each track snaps to
+  the nearest run within a window that widens with the slope (so sharp peaks
+  are followed) and with the columns missed (so dashes and dots are bridged),
+  two tracks may share a run where same-colour curves cross, and a track whose
+  ink is hidden follows the curve drawn over it. A point is the ink-weighted
+  centre of its run.
 - ``cluster`` (the baseline): one series per colour, the mean inked row of
   each column. Stacked spectra in one colour come out as one averaged curve.
 """
@@ -36,6 +39,8 @@ _MAX_GAP = 30
 """columns a track may go unobserved (dashes, dots, crossings) before it is ended"""
 _RUN_GAP = 10
 """inked pixels of one column this close are one run: the dots of a dotted line on a steep flank"""
+_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+"""closing element joining dashes, dots and JPEG speckle of one ink"""
 
 
 @dataclass
@@ -303,11 +308,7 @@ def _hex(c: np.ndarray) -> str:
 
 def colour_mask(labels: np.ndarray, k: int) -> np.ndarray:
     """Pixels of ink ``k`` with the gaps of dashes, dots and JPEG speckle closed (a few pixels, any direction)."""
-    mask = (labels == k).astype(np.uint8)
-    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _CLOSE).astype(bool) & (labels >= -1)
-
-
-_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    return cv2.morphologyEx((labels == k).astype(np.uint8), cv2.MORPH_CLOSE, _CLOSE).astype(bool)
 
 
 def _centre(weights: np.ndarray, top: int) -> float:
@@ -369,7 +370,8 @@ def _distinct(series: list[Series]) -> list[Series]:
 
 
 def cluster(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x0: int, y0: int) -> list[Series]:
-    """The baseline: one series per colour, the mean inked row of every column."""
+    """The baseline: one series per colour, the mean inked row of every column (``strength`` is not
+    used: the baseline reads plain rows; the signature is ``track``'s so the two are interchangeable)."""
     out = []
     h, w = labels.shape
     rows = np.arange(h, dtype=float)[:, None]

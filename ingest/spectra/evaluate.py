@@ -5,7 +5,8 @@
 Synthetic benchmark: ``spectra.evaluate.plots`` plots from the synthetic
 journal's graph generator (``ingest.synth.plots``: XANES from the XAS Data
 Library, model Raman, XRD and UV-vis; stacked, crossing, dashed/dotted, log,
-legend, grid and marker cases, a share re-encoded as JPEG), each digitized by
+legend, grid and marker cases, a share re-encoded as JPEG, a share of the
+multi-curve plots drawn all in black as papers often do), each digitized by
 both methods from one OCR pass.
 
 Scores, in the plotted coordinates (log10 of y on a log axis; fractions of
@@ -53,7 +54,7 @@ from ingest.synth.truth import AxisTruth, GraphTruth
 MATCH_ERROR = 0.02
 MATCH_COVERAGE = 0.8
 _OVERLAY = ((0, 170, 0), (200, 0, 200), (200, 60, 0), (0, 120, 255), (200, 200, 0), (0, 0, 220))
-CASES = ("stacked", "crossing", "dashed", "log", "legend", "jpeg", "uncalibrated_y")
+CASES = ("stacked", "crossing", "dashed", "log", "legend", "jpeg", "uncalibrated_y", "same_colour")
 
 
 @dataclass
@@ -63,21 +64,29 @@ class BenchPlot:
     cases: set[str]
 
 
-def bench_plots(n: int, seed: int, jpeg_share: float) -> list[BenchPlot]:
-    """``n`` plots from the synthetic journal's graph generator, deterministic in ``seed``."""
+def bench_plots(n: int, seed: int, jpeg_share: float, same_colour_share: float = 0.0) -> list[BenchPlot]:
+    """``n`` plots from the synthetic journal's graph generator, deterministic in ``seed``.
+
+    The journal gives every curve of a plot its own colour; papers often draw stacked spectra all in
+    black, so a share of the multi-curve plots is redrawn in one colour (chosen by a second generator,
+    so the other plots are the same whatever the share)."""
     rng = np.random.default_rng(seed)
+    recolour = np.random.default_rng(seed + 1)
     out = []
     materials = ("TiO2", "ZnO", "LiFePO4", "CeO2", "MoS2", "Fe3O4", "graphene", "BaTiO3")
     for i in range(n):
         plan = plan_plot(rng, materials[i % len(materials)])
         shape = (int(rng.integers(220, 440)), int(rng.integers(280, 600)))
+        one_colour = len(plan.ys) > 1 and recolour.random() < same_colour_share
+        if one_colour:
+            plan.colors = ["#000000"] * len(plan.ys)
         graph = render_plot(plan, shape)
         image = graph.image
         # A series drawn exactly under another (the same spectrum twice) has no pixels to read.
         hidden = [k for k in range(len(plan.ys))
                   if (render_plot(plan, shape, frozenset({k})).image != image).any(axis=2).sum() < 10]
         graph.truth.series = [s for k, s in enumerate(graph.truth.series) if k not in hidden]
-        cases = _cases(plan, graph.truth)
+        cases = _cases(plan, graph.truth) | ({"same_colour"} if one_colour else set())
         if rng.random() < jpeg_share:
             _, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 92))])
             image = np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR))[..., ::-1].copy()
@@ -285,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     p = section(params, "spectra.evaluate")
     os.environ.setdefault("FIGLAKE_OCR_THREADS", "1")  # "per plot on one core"
     cv2.setNumThreads(1)
-    plots = bench_plots(int(p["plots"]), int(p["seed"]), float(p["jpeg_share"]))
+    plots = bench_plots(int(p["plots"]), int(p["seed"]), float(p["jpeg_share"]), float(p["same_colour_share"]))
     metrics: dict[str, Any] = {}
     metrics["synthetic"], seconds = run_synthetic(plots)
     metrics["seconds_per_plot"] = {"median": round(float(np.median(seconds)), 3),

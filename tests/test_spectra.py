@@ -137,3 +137,14 @@ def test_the_cli_digitizes_in_the_contract_shape_and_reports_bad_items(tmp_path:
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert r.returncode == 1 and len(lines) == 2
     assert lines[0]["series"] and "gone.png" in lines[1]["error"]
+
+
+def test_the_benchmark_can_draw_every_curve_in_one_colour_without_changing_the_other_plots() -> None:
+    plain = bench_plots(4, seed=9, jpeg_share=0.0)
+    black = bench_plots(4, seed=9, jpeg_share=0.0, same_colour_share=1.0)
+    for a, b in zip(plain, black, strict=True):
+        assert [s.x for s in a.truth.series] == [s.x for s in b.truth.series]  # same plans, same order
+        if len(b.truth.series) > 1:
+            assert "same_colour" in b.cases and {s.color for s in b.truth.series} == {"#000000"}
+        else:
+            assert (a.image == b.image).all()

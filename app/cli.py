@@ -200,6 +200,14 @@ def cmd_captions(ns: argparse.Namespace) -> int:
 # -- separate, read-scale --------------------------------------------------------
 
 
+def image_inputs(ns: argparse.Namespace, command: str, **shared: Any) -> list[dict[str, Any]]:
+    """The IMAGE arguments (each with ``shared`` arguments) then the --batch lines; says so when none."""
+    inputs = [{"image": p, **shared} for p in ns.images] + (read_batch(ns.batch, "image") if ns.batch else [])
+    if not inputs:
+        print(f"{command}: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
+    return inputs
+
+
 def _read_image(path: str) -> Any:
     from ingest.errors import CorruptImageError
     from ingest.images import decode_rgb
@@ -241,10 +249,8 @@ def cmd_separate(ns: argparse.Namespace) -> int:
     from ingest.errors import InputError
     from ingest.figures.separate import separate_figure
 
-    inputs = [{"image": p, "caption": ns.caption} for p in ns.images] + (
-        read_batch(ns.batch, "image") if ns.batch else [])
+    inputs = image_inputs(ns, "separate", caption=ns.caption)
     if not inputs:
-        print("separate: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
     classify = _classifier(ns.model)
 
@@ -258,9 +264,8 @@ def cmd_read_scale(ns: argparse.Namespace) -> int:
     from ingest.errors import InputError
     from ingest.figures.scalebars import read_bars
 
-    inputs = [{"image": p} for p in ns.images] + (read_batch(ns.batch, "image") if ns.batch else [])
+    inputs = image_inputs(ns, "read-scale")
     if not inputs:
-        print("read-scale: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
 
     def one(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -282,9 +287,8 @@ def cmd_digitize(ns: argparse.Namespace) -> int:
     from ingest.errors import InputError
     from ingest.spectra import digitize
 
-    inputs = [{"image": p} for p in ns.images] + (read_batch(ns.batch, "image") if ns.batch else [])
+    inputs = image_inputs(ns, "digitize")
     if not inputs:
-        print("digitize: give one or more IMAGEs or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
 
     def one(args: dict[str, Any]) -> dict[str, Any]:

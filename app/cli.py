@@ -310,6 +310,73 @@ def cmd_digitize(ns: argparse.Namespace) -> int:
     return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
 
 
+# -- stem-embed, stem-match --------------------------------------------------------
+
+
+def _stem_matcher(ns: argparse.Namespace) -> Any:
+    """The STEM encoder and library vectors (paths from the options, else params.yaml)."""
+    from ingest.stem.match import StemMatcher
+
+    model = ns.model
+    if model is None and Path("params.yaml").exists():
+        from ingest.config import load_params
+
+        model = load_params("params.yaml").get("stem", {}).get("model", {}).get("path")
+    lake = Path(ns.lake) if ns.lake else default_lake()
+    return StemMatcher(Path(model or "data/models/stem/encoder.pt"), lake / "stem_library.lance")
+
+
+def _nm_per_px(args: dict[str, Any], command: str) -> float:
+    from ingest.errors import InputError
+
+    value = args.get("nm_per_px")
+    if value is None:
+        raise InputError(args["image"], f"{command} needs the image's nm per pixel (--nm-per-px F)")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(args["image"], f"nm per pixel must be a number, not {value!r}") from None
+
+
+def cmd_stem_embed(ns: argparse.Namespace) -> int:
+    from ingest.errors import InputError
+
+    inputs = image_inputs(ns, "stem-embed", nm_per_px=ns.nm_per_px)
+    if not inputs:
+        return EXIT_USAGE
+    matcher = _stem_matcher(ns)
+
+    def one(args: dict[str, Any]) -> dict[str, Any]:
+        nm = None if args.get("nm_per_px") is None else _nm_per_px(args, "stem-embed")
+        vector = matcher.embed(_read_image(args["image"]), nm, args["image"])
+        return {"path": args["image"], "embedding": [round(float(v), 6) for v in vector]}
+
+    def render(r: dict[str, Any]) -> str:
+        return f"{r['path']}: {len(r['embedding'])}-d embedding"
+
+    return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
+
+
+def cmd_stem_match(ns: argparse.Namespace) -> int:
+    from ingest.errors import InputError
+
+    inputs = image_inputs(ns, "stem-match", nm_per_px=ns.nm_per_px)
+    if not inputs:
+        return EXIT_USAGE
+    matcher = _stem_matcher(ns)
+
+    def one(args: dict[str, Any]) -> list[dict[str, Any]]:
+        k = int(args.get("k", ns.k))
+        matches = matcher.match(_read_image(args["image"]), _nm_per_px(args, "stem-match"), k, args["image"])
+        return [{k: v for k, v in m.as_json().items() if k != "entry_id"} for m in matches]
+
+    def render(matches: list[dict[str, Any]]) -> str:
+        return "\n".join(f"{i}. {m['formula']:<12} {m['prototype']:<28} {m['space_group']:<10} "
+                         f"{m['zone_axis']:<6} {m['score']:.3f}" for i, m in enumerate(matches, 1))
+
+    return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
+
+
 # -- sql -----------------------------------------------------------------------
 
 
@@ -498,6 +565,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pixels", action="store_true", help="also give each series' pixel coordinates")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_digitize)
+
+    stem_help = ("The encoder and library come from `dvc repro stem_model` (params.yaml stem.*); the image is "
+                 "resampled to the library's pixel size first, so its nm/px matters.")
+    p = sub.add_parser("stem-embed", help="embed atomic-resolution STEM images with the structure encoder",
+                       description="Embed HAADF-STEM images with the STEM2Sim encoder (L2-normalised vectors). "
+                                   + stem_help)
+    p.add_argument("images", nargs="*", metavar="IMAGE")
+    p.add_argument("--nm-per-px", type=float, help="the images' pixel size (default: already the library's)")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ..., "nm_per_px": ...} object per line')
+    p.add_argument("--model", help="encoder checkpoint (default: params.yaml stem.model.path)")
+    p.add_argument("--lake", help="lake root holding stem_library.lance")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stem_embed)
+
+    p = sub.add_parser("stem-match", help="which known crystal structures an atomic-resolution image resembles",
+                       description="Match a HAADF-STEM image against the simulated library of known structures "
+                                   "(pymatgen's AFLOW prototypes, several zone axes): the k most similar distinct "
+                                   "prototypes with formula, space group, best zone axis and cosine score. "
+                                   + stem_help)
+    p.add_argument("images", nargs="*", metavar="IMAGE")
+    p.add_argument("--nm-per-px", type=float, help="the image's pixel size in nm (required, here or per batch line)")
+    p.add_argument("--k", type=int, default=5, help="number of structures (default 5)")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ..., "nm_per_px": ...} object per line')
+    p.add_argument("--model", help="encoder checkpoint (default: params.yaml stem.model.path)")
+    p.add_argument("--lake", help="lake root holding stem_library.lance")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stem_match)
 
     p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
                        description="Search the publishers for a query and save article pages and figure images "

@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from ingest.synth.structures import ZONE_AXES, Prototype, load_prototypes, project_columns
+from ingest.stem.render import add_haadf_noise, column_image
+from ingest.stem.structures import ZONE_AXES, Prototype, load_prototypes, project_columns
 
 
 @dataclass
@@ -48,35 +49,6 @@ def pick_stem_structure(rng: np.random.Generator, min_spacing: float = 1.3) -> t
             return p, zone
 
 
-def column_image(proto: Prototype, zone: int, shape: tuple[int, int], nm_per_px: float, rotation: float,
-                 shift: np.ndarray, probe_sigma_px: float) -> np.ndarray:
-    """Noise-free HAADF intensity: Gaussian probe over the projected columns, px grid ``shape``."""
-    proj = project_columns(proto, zone)
-    h, w = shape
-    a_px, b_px = proj.a / (nm_per_px * 10), proj.b / (nm_per_px * 10)
-    cols_px = proj.columns / (nm_per_px * 10)
-    rot = np.array([[np.cos(rotation), -np.sin(rotation)], [np.sin(rotation), np.cos(rotation)]])
-    # Enough cells to cover the image diagonal after rotation.
-    reach = np.hypot(h, w)
-    n = int(np.ceil(reach / min(np.linalg.norm(a_px), np.linalg.norm(b_px)))) + 2
-    i, j = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
-    origins = i.reshape(-1, 1) * a_px + j.reshape(-1, 1) * b_px
-    pts = (origins[:, None, :] + cols_px[None, :, :]).reshape(-1, 2) @ rot.T + shift
-    wts = np.tile(proj.weights, len(origins))
-    keep = (pts[:, 0] > -4) & (pts[:, 0] < w + 4) & (pts[:, 1] > -4) & (pts[:, 1] < h + 4)
-    pts, wts = pts[keep], wts[keep]
-    # Bilinear splat of each column's weight, then the probe as one Gaussian filter.
-    grid = np.zeros((h + 2, w + 2))
-    x, y = pts[:, 0] + 1, pts[:, 1] + 1
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    fx, fy = x - x0, y - y0
-    for dx, dy, f in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = x0 + dx, y0 + dy
-        ok = (xi >= 0) & (xi < w + 2) & (yi >= 0) & (yi < h + 2)
-        np.add.at(grid, (yi[ok], xi[ok]), wts[ok] * f[ok])
-    return ndimage.gaussian_filter(grid, probe_sigma_px)[1:-1, 1:-1]
-
-
 def haadf_stem(shape: tuple[int, int], rng: np.random.Generator, proto: Prototype | None = None,
                zone: int | None = None) -> Micrograph:
     """Atomic-resolution HAADF-STEM image of a prototype structure, with realistic noise."""
@@ -86,17 +58,10 @@ def haadf_stem(shape: tuple[int, int], rng: np.random.Generator, proto: Prototyp
     spacing_px = rng.uniform(5.0, 9.0)  # closest columns this many px apart
     nm_per_px = proj.min_spacing / 10 / spacing_px
     h, w = shape
-    clean = column_image(proto, zone, shape, nm_per_px, rotation=rng.uniform(0, np.pi),
+    clean = column_image(proj, shape, nm_per_px, rotation=rng.uniform(0, np.pi),
                          shift=rng.uniform(0, 20, 2), probe_sigma_px=spacing_px * rng.uniform(0.16, 0.24))
     clean /= clean.max() or 1.0
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    background = 0.08 + 0.06 * (rng.uniform(-1, 1) * xx + rng.uniform(-1, 1) * yy)
-    counts = rng.uniform(40, 250)
-    img = rng.poisson(np.clip(clean + background, 0, None) * counts).astype(np.float64) / counts
-    # Scan-line jitter: each row shifted by a fraction of a pixel (sample drift, instability).
-    jitter = ndimage.gaussian_filter1d(rng.normal(0, 0.35, h), 2)
-    img = np.stack([ndimage.shift(row, s, order=1, mode="nearest") for row, s in zip(img, jitter, strict=True)])
-    img = ndimage.gaussian_filter(img, 0.6)
+    img = add_haadf_noise(clean, rng, (40, 250))
     structure = {"prototype": proto.aflow, "formula": proto.formula, "zone_axis": ZONE_AXES[zone],
                  "strukturbericht": proto.strukturbericht, "space_group_number": proto.space_group_number}
     return Micrograph(_to_uint8(img), nm_per_px, "HAADF-STEM", f"{proto.formula} along {ZONE_AXES[zone]}",

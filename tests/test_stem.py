@@ -148,8 +148,9 @@ def test_nt_xent_prefers_embeddings_that_group_by_label() -> None:
 
 def test_queries_are_resampled_to_the_library_pixel_size() -> None:
     img = np.random.default_rng(0).integers(0, 255, (256, 256)).astype(np.uint8)
-    windows = library_windows(img, 0.02, 0.035, 64, "q.png")  # 256 px → 146 px: centre and four quadrants
+    windows = library_windows(img, 0.02, 0.035, 64, "q.png", windows=5)  # 256 px → 146 px: centre, 4 quadrants
     assert windows.shape == (5, 64, 64) and windows.dtype == np.uint8
+    assert library_windows(img, 0.02, 0.035, 64, "q.png").shape == (1, 64, 64)
     assert library_windows(img[:80, :80], 0.035, 0.035, 64, "q.png").shape == (1, 64, 64)
     with pytest.raises(InputError, match="too small"):
         library_windows(img[:40, :40], 0.02, 0.035, 64, "tiny.png")

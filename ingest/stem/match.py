@@ -57,9 +57,10 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def library_windows(gray: np.ndarray, nm_per_px: float | None, lib_nm_per_px: float, size_px: int,
-                    source: str) -> np.ndarray:
-    """Library-pixel-size windows of a query (n×size×size uint8): centre, then the four quadrants'
-    centres when the resampled image holds them. ``nm_per_px`` None: already at the library's size."""
+                    source: str, windows: int = 1) -> np.ndarray:
+    """Library-pixel-size windows of a query (n×size×size uint8): the centre, then (``windows`` > 1)
+    the four quadrants' centres when the resampled image holds them. ``nm_per_px`` None: already
+    at the library's pixel size."""
     if nm_per_px is not None:
         if not np.isfinite(nm_per_px) or nm_per_px <= 0:
             raise InputError(source, f"nm per pixel must be a positive number, not {nm_per_px}")
@@ -78,7 +79,7 @@ def library_windows(gray: np.ndarray, nm_per_px: float | None, lib_nm_per_px: fl
         gray = cv2.copyMakeBorder(gray, 0, max(0, size_px - h), 0, max(0, size_px - w), cv2.BORDER_REFLECT)
         h, w = gray.shape
     centres = [(h // 2, w // 2)]
-    if min(h, w) >= 2 * size_px:
+    if windows > 1 and min(h, w) >= 2 * size_px:
         centres += [(h // 4 * a, w // 4 * b) for a in (1, 3) for b in (1, 3)]
     half = size_px // 2
     return np.stack([to_uint8(gray[max(0, y - half):max(0, y - half) + size_px,
@@ -89,8 +90,9 @@ def library_windows(gray: np.ndarray, nm_per_px: float | None, lib_nm_per_px: fl
 class StemMatcher:
     """The encoder and the library's vectors, loaded once."""
 
-    def __init__(self, model_path: Path, library_path: Path) -> None:
+    def __init__(self, model_path: Path, library_path: Path, windows: int = 1) -> None:
         self.model, self.size_px, self.nm_per_px = load_encoder(model_path)
+        self.windows = windows
         if not library_path.exists():
             raise FileNotFoundError(f"{library_path}: no STEM library; run `dvc repro stem_model`")
         table = lance.dataset(str(library_path)).to_table(
@@ -99,8 +101,8 @@ class StemMatcher:
         self.vectors = np.array(table["embedding"].to_pylist(), dtype=np.float32)
 
     def embed(self, gray: np.ndarray, nm_per_px: float | None, source: str) -> np.ndarray:
-        windows = library_windows(to_gray(gray), nm_per_px, self.nm_per_px, self.size_px, source)
-        v = embed_images(self.model, windows).mean(axis=0)
+        crops = library_windows(to_gray(gray), nm_per_px, self.nm_per_px, self.size_px, source, self.windows)
+        v = embed_images(self.model, crops).mean(axis=0)
         return v / max(float(np.linalg.norm(v)), 1e-12)
 
     def search(self, vector: np.ndarray, k: int) -> list[Match]:
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "stem.match")
     lake = Lake(Path(section(params, "lake.root")))
-    matcher = StemMatcher(Path(section(params, "stem.model.path")), lake.path(STEM_LIBRARY))
+    matcher = StemMatcher(Path(section(params, "stem.model.path")), lake.path(STEM_LIBRARY), int(p["windows"]))
     k, limit = int(p["k"]), float(p["max_nm_per_px"])
     phash = params_hash({"match": p, "model": section(params, "stem.model")})
     max_pixels = int(section(params, "images.max_pixels"))

@@ -83,6 +83,7 @@ def query_speed(matcher: StemMatcher, spec: LibrarySpec, n: int = 30) -> dict[st
     """End-to-end ms per query: a 256² image at 0.02 nm/px → resample, embed, search."""
     views = [v for s in library_structures()[:40] for v in views_of(s, spec)][:n]
     big = LibrarySpec(size_px=256, nm_per_px=0.02, seed=spec.seed)
+    matcher.match(render_entry(views[0], 0.5, 0, big), 0.02, 5, "warm-up query")  # first call: torch start-up
     times = []
     for i, v in enumerate(views):
         img = render_entry(v, 0.5, i, big)

@@ -43,7 +43,7 @@ from catalog.tables import Lake, write_parquet_atomic
 from ingest.config import section
 from ingest.provenance import extractor, params_hash
 from ingest.stage import quarantine_row, report_metrics, stage_params
-from ingest.stem.render import render
+from ingest.stem.render import render, to_uint8
 from ingest.stem.structures import (
     LOW_INDEX_ZONES,
     Projection,
@@ -62,11 +62,11 @@ STAGE = "stem_library"
 
 @dataclass(frozen=True)
 class LibrarySpec:
-    size_px: int = 96
-    nm_per_px: float = 0.025
+    size_px: int = 64
+    nm_per_px: float = 0.035
     zones: tuple[Zone, ...] = LOW_INDEX_ZONES
     min_column_spacing: float = 0.8
-    max_cell: float = 25.0
+    max_cell: float = 20.0
     noise_levels: tuple[float, ...] = (0.0, 0.35, 0.7, 1.0)
     variants_per_level: int = 2
     heldout_share: float = 0.2
@@ -120,7 +120,7 @@ def views_of(proto: Prototype, spec: LibrarySpec) -> list[View]:
 
 
 def library_structures(extra: tuple[Prototype, ...] = ()) -> list[Prototype]:
-    """The AFLOW prototypes (and any extra structures) in their conventional cells."""
+    """The AFLOW prototypes in their conventional cells, then ``extra`` (CIF structures keep their file's cell)."""
     return [conventional(p) for p in load_prototypes()] + list(extra)
 
 
@@ -135,12 +135,6 @@ def entry_seed(seed: int, aflow: str, zone: Zone, level: int, variant: int) -> i
     """Stable per-entry seed: an entry renders the same whatever else the library holds."""
     key = f"{seed}/{aflow}/{zone_label(zone)}/{level}/{variant}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
-
-
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """Percentile-stretch to 0-255, as a micrograph is displayed and published."""
-    lo, hi = np.percentile(img, [0.5, 99.7])
-    return np.clip((img - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
 
 
 def render_entry(view: View, noise_level: float, seed: int, spec: LibrarySpec) -> np.ndarray:

@@ -33,8 +33,8 @@ from ingest.errors import CorruptImageError, InputError
 from ingest.images import decode_rgb
 from ingest.provenance import extractor, params_hash
 from ingest.stage import ItemResult, Stage, report_metrics, stage_params
-from ingest.stem.library import to_uint8
 from ingest.stem.model import load_encoder
+from ingest.stem.render import to_uint8
 
 STAGE = "stem_matches"
 

@@ -32,8 +32,8 @@ from catalog.tables import Lake, write_table
 from embeddings.stem import StemEncoder, TrainSettings, embed_images, train
 from ingest.config import section
 from ingest.stage import report_metrics, stage_params
-from ingest.stem.library import LibrarySpec, View, cif_files, structures_for, to_uint8, views_of
-from ingest.stem.render import render
+from ingest.stem.library import LibrarySpec, View, cif_files, structures_for, views_of
+from ingest.stem.render import render, to_uint8
 from ingest.stem.structures import Prototype
 
 STAGE = "stem_model"

@@ -69,6 +69,12 @@ def add_haadf_noise(clean: np.ndarray, rng: np.random.Generator, counts_range: t
     return ndimage.gaussian_filter(img, 0.6)
 
 
+def to_uint8(img: np.ndarray, lo_pct: float = 0.5, hi_pct: float = 99.7) -> np.ndarray:
+    """Percentile-stretch to 0-255, as a micrograph is displayed and published."""
+    lo, hi = np.percentile(img, [lo_pct, hi_pct])
+    return np.clip((img - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
+
+
 def counts_for(noise_level: float) -> tuple[float, float]:
     """Detector counts at the brightest column for a noise level 0 (≈ 1000, clean) … 1 (≈ 12, very noisy)."""
     centre = 10 ** (3.0 - 1.9 * noise_level)

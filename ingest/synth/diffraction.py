@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ingest.synth.micrographs import _to_uint8
+from ingest.stem.render import to_uint8
 
 
 def spot_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -33,7 +33,7 @@ def spot_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray
     if rng.random() < 0.4:  # beam stop shadow from the centre to an edge
         y0 = int(c[1])
         img[max(0, y0 - 4):y0 + 4, int(c[0]):] *= 0.1
-    return _to_uint8(img, 1, 99.9)
+    return to_uint8(img, 1, 99.9)
 
 
 def ring_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -54,7 +54,7 @@ def ring_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray
         img += np.exp(-((r - radius) ** 2) / (2 * width**2)) * (1.0 / (1 + 0.3 * k)) * (0.5 + speckle)
     img += 3 * np.exp(-r / (0.04 * min(h, w)))
     img += rng.normal(0, 0.02, img.shape)
-    return _to_uint8(np.log1p(np.clip(img, 0, None) * 5), 1, 99.8)
+    return to_uint8(np.log1p(np.clip(img, 0, None) * 5), 1, 99.8)
 
 
 def fft_pattern(image: np.ndarray) -> np.ndarray:
@@ -62,4 +62,4 @@ def fft_pattern(image: np.ndarray) -> np.ndarray:
     img = image.astype(np.float64)
     win = np.outer(np.hanning(img.shape[0]), np.hanning(img.shape[1]))
     f = np.fft.fftshift(np.abs(np.fft.fft2((img - img.mean()) * win)))
-    return _to_uint8(np.log1p(f), 5, 99.95)
+    return to_uint8(np.log1p(f), 5, 99.95)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from ingest.stem.render import add_haadf_noise, column_image
+from ingest.stem.render import add_haadf_noise, column_image, to_uint8
 from ingest.stem.structures import ZONE_AXES, Prototype, load_prototypes, project_columns
 
 
@@ -32,11 +32,6 @@ class Micrograph:
     technique: str
     subject: str
     structure: dict[str, Any] | None = field(default=None)
-
-
-def _to_uint8(img: np.ndarray, lo_pct: float = 0.5, hi_pct: float = 99.7) -> np.ndarray:
-    lo, hi = np.percentile(img, [lo_pct, hi_pct])
-    return np.clip((img - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
 
 
 def pick_stem_structure(rng: np.random.Generator, min_spacing: float = 1.3) -> tuple[Prototype, int]:
@@ -57,14 +52,13 @@ def haadf_stem(shape: tuple[int, int], rng: np.random.Generator, proto: Prototyp
     proj = project_columns(proto, zone)
     spacing_px = rng.uniform(5.0, 9.0)  # closest columns this many px apart
     nm_per_px = proj.min_spacing / 10 / spacing_px
-    h, w = shape
     clean = column_image(proj, shape, nm_per_px, rotation=rng.uniform(0, np.pi),
                          shift=rng.uniform(0, 20, 2), probe_sigma_px=spacing_px * rng.uniform(0.16, 0.24))
     clean /= clean.max() or 1.0
     img = add_haadf_noise(clean, rng, (40, 250))
     structure = {"prototype": proto.aflow, "formula": proto.formula, "zone_axis": ZONE_AXES[zone],
                  "strukturbericht": proto.strukturbericht, "space_group_number": proto.space_group_number}
-    return Micrograph(_to_uint8(img), nm_per_px, "HAADF-STEM", f"{proto.formula} along {ZONE_AXES[zone]}",
+    return Micrograph(to_uint8(img), nm_per_px, "HAADF-STEM", f"{proto.formula} along {ZONE_AXES[zone]}",
                       structure)
 
 
@@ -119,7 +113,7 @@ def particle_micrograph(shape: tuple[int, int], rng: np.random.Generator, materi
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     img = img + 0.05 * (rng.uniform(-1, 1) * xx + rng.uniform(-1, 1) * yy)
     img = img + rng.normal(0, rng.uniform(0.02, 0.06), img.shape)
-    out = _to_uint8(img)
+    out = to_uint8(img)
     if rng.random() < 0.4:  # printed with a compressed grey range (low contrast)
         lo, hi = rng.uniform(20, 80), rng.uniform(170, 235)
         out = (lo + out.astype(np.float32) * (hi - lo) / 255).astype(np.uint8)

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=3000, help="training steps (default 3000, the full profile)")
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--evaluate-only", action="store_true", help="re-evaluate the last full-profile encoder")
     args = ap.parse_args(argv)
     params = load_params(args.params)
     library = Path(params["stem"]["library"]["out"]).resolve()
@@ -42,14 +43,17 @@ def main(argv: list[str] | None = None) -> None:
     params["stem"]["model"].update(path=str((OUT / "encoder.pt").resolve()), steps=args.steps)
     params["sources"]["synth"]["path"] = str((OUT / "no-journal").resolve())  # no lake of figures here
     (OUT / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for module in ("ingest.stem.model", "ingest.stem.evaluate"):
+    if args.evaluate_only and not (OUT / "encoder.pt").exists():
+        raise SystemExit(f"{OUT / 'encoder.pt'}: no full-profile encoder yet; run without --evaluate-only")
+    for module in ("ingest.stem.evaluate",) if args.evaluate_only else ("ingest.stem.model", "ingest.stem.evaluate"):
         subprocess.run([sys.executable, "-m", module, "--params", "params.yaml"], cwd=OUT, check=True)
-    shutil.copy(OUT / "metrics" / "stem_model.json", "metrics/stem_model_full.json")
+    if not args.evaluate_only:
+        shutil.copy(OUT / "metrics" / "stem_model.json", "metrics/stem_model_full.json")
     shutil.copy(OUT / "metrics" / "stem_eval.json", "metrics/stem_eval_full.json")
     shutil.copy(OUT / "docs" / "stem_contact_sheet.png", "docs/stem_contact_sheet_full.png")
     report = (OUT / "reports" / "stem.md").read_text()
     Path("reports/stem_full.md").write_text(
-        report.replace("# STEM2Sim:", f"# STEM2Sim, full profile ({args.steps} steps):", 1)
+        report.replace("# STEM2Sim:", f"# STEM2Sim, full profile ({params['stem']['model']['steps']} steps):", 1)
         .replace("docs/stem_contact_sheet.png", "docs/stem_contact_sheet_full.png"))
 
 

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO, figlake
 
 
+@pytest.mark.timeout(1500)  # the whole demo `dvc repro` (≈ 12 min on 2 cores, STEM encoder training included)
 def test_dvc_repro_on_a_fresh_clone_builds_the_default_lake(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)], check=True)
@@ -40,6 +42,16 @@ def test_dvc_repro_on_a_fresh_clone_builds_the_default_lake(tmp_path: Path) -> N
     assert spectra["series"] >= spectra["graphs"] >= 20 and spectra["paired"]
     bench = json.loads((clone / "metrics" / "spectra_eval.json").read_text())
     assert bench["synthetic"]["track"]["plots"] >= 200 and bench["real_crops"] == {"available": False}
+    # Every atomic-resolution microscopy subfigure has its five distinct nearest structures.
+    r = figlake("sql", "select count(distinct subfigure_id) AS subfigures, count(*) AS rows, "
+                "count(distinct subfigure_id || prototype) AS distinct_pairs from stem_matches", "--format", "json",
+                cwd=clone)
+    stem = json.loads(r.stdout)[0]
+    assert stem["subfigures"] >= 20 and stem["rows"] == stem["distinct_pairs"] == 5 * stem["subfigures"]
+    stem_eval = json.loads((clone / "metrics" / "stem_eval.json").read_text())
+    retrieval = stem_eval["retrieval"]
+    assert stem_eval["test_prototypes"] >= 40 and retrieval["encoder"]["map"] > retrieval["raw_pixels"]["map"]
+    assert (clone / "docs" / "stem_contact_sheet.png").stat().st_size > 10_000
     parsers = json.loads((clone / "metrics" / "parsers.json").read_text())
     assert "available" in parsers  # the benchmark ran, or said plainly that its corpora are absent
     r = subprocess.run([f"{bin_dir}/dvc", "metrics", "show"], cwd=clone, env=env, capture_output=True, text=True)

@@ -12,12 +12,17 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageSequence
 
 from ingest.errors import CorruptImageError, ImageTooLargeError
+
+if TYPE_CHECKING:
+    from catalog.tables import Lake
 
 DEFAULT_MAX_PIXELS = 40_000_000
 """40 MP: journal figures are at most a few MP; anything far larger is suspect."""
@@ -134,3 +139,22 @@ def decode_rgb(data: bytes, source: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
     inspect_image(data, source, max_pixels=max_pixels)
     with Image.open(io.BytesIO(data)) as im:
         return to_rgb(im)
+
+
+def figure_image_reader(lake: Lake, max_pixels: int = DEFAULT_MAX_PIXELS) -> Callable[[str], np.ndarray]:
+    """figure_id → the figure's image as RGB, by random access into the lake's images; an image that
+    is missing or will not decode raises ``CorruptImageError`` naming the figure."""
+    from catalog.schema import FIGURES
+
+    shas = {f["figure_id"]: f["image_sha256"]
+            for f in lake.read(FIGURES.name, ["figure_id", "image_sha256"]).to_pylist()}
+    read = lake.image_reader()
+
+    def rgb(figure_id: str) -> np.ndarray:
+        source = f"{figure_id} image"
+        data = read(shas.get(figure_id) or "")
+        if data is None:
+            raise CorruptImageError(source, "image is not in the images table")
+        return decode_rgb(data, source, max_pixels=max_pixels)
+
+    return rgb

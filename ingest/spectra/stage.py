@@ -15,11 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from catalog.schema import FIGURES, SPECTRA, SUBFIGURES
+from catalog.schema import SPECTRA, SUBFIGURES
 from catalog.tables import Lake
 from ingest.config import section
-from ingest.errors import CorruptImageError
-from ingest.images import decode_rgb
+from ingest.images import figure_image_reader
 from ingest.provenance import extractor, params_hash
 from ingest.spectra.digitize import Digitized, digitize
 from ingest.stage import ItemResult, Stage, report_metrics, stage_params
@@ -63,20 +62,14 @@ def main(argv: list[str] | None = None) -> None:
     for sub in lake.read(SUBFIGURES.name, ["subfigure_id", "figure_id", "class", "bbox"]).to_pylist():
         if sub["class"] == "graph" and sub["bbox"]:
             graphs.setdefault(sub["figure_id"], []).append(sub)
-    images = {f["figure_id"]: f["image_sha256"] for f in lake.read(FIGURES.name, ["figure_id", "image_sha256"])
-              .to_pylist()}
-    read_image = lake.image_reader()
+    figure_rgb = figure_image_reader(lake, max_pixels)
     stage = Stage(STAGE, lake, [SPECTRA], {"spectra": p}, Path(section(params, "lake.work_root")),
                   checkpoint_every=int(section(params, "stage.checkpoint_every")))
     found = {"graphs": 0, "graphs_with_series": 0}
 
     def process(figure_id: str) -> ItemResult:
         result = ItemResult()
-        source = f"{figure_id} image"
-        data = read_image(images.get(figure_id) or "")
-        if data is None:
-            raise CorruptImageError(source, "image is not in the images table")
-        rgb = decode_rgb(data, source, max_pixels=max_pixels)
+        rgb = figure_rgb(figure_id)
         for sub in sorted(graphs[figure_id], key=lambda s: s["subfigure_id"]):
             b = sub["bbox"]
             crop = rgb[b["y0"]:b["y1"], b["x0"]:b["x1"]]

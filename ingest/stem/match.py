@@ -26,12 +26,12 @@ import lance
 import numpy as np
 import torch
 
-from catalog.schema import FIGURES, STEM_LIBRARY, STEM_MATCHES, SUBFIGURES
+from catalog.schema import STEM_LIBRARY, STEM_MATCHES, SUBFIGURES
 from catalog.tables import Lake
 from embeddings.stem import embed_images
 from ingest.config import section
-from ingest.errors import CorruptImageError, InputError
-from ingest.images import decode_rgb
+from ingest.errors import InputError
+from ingest.images import figure_image_reader
 from ingest.provenance import extractor, params_hash
 from ingest.stage import ItemResult, Stage, report_metrics, stage_params
 from ingest.stem.model import load_encoder
@@ -142,19 +142,13 @@ def main(argv: list[str] | None = None) -> None:
     for sub in lake.read(SUBFIGURES.name, ["subfigure_id", "figure_id", "class", "bbox", "nm_per_px"]).to_pylist():
         if sub["class"] == "microscopy" and sub["bbox"] and sub["nm_per_px"] and sub["nm_per_px"] <= limit:
             targets.setdefault(sub["figure_id"], []).append(sub)
-    images = {f["figure_id"]: f["image_sha256"]
-              for f in lake.read(FIGURES.name, ["figure_id", "image_sha256"]).to_pylist()}
-    read_image = lake.image_reader()
+    figure_rgb = figure_image_reader(lake, max_pixels)
     stage = Stage(STAGE, lake, [STEM_MATCHES], {"stem_matches": p}, Path(section(params, "lake.work_root")),
                   checkpoint_every=int(section(params, "stage.checkpoint_every")))
 
     def process(figure_id: str) -> ItemResult:
         result = ItemResult()
-        source = f"{figure_id} image"
-        data = read_image(images.get(figure_id) or "")
-        if data is None:
-            raise CorruptImageError(source, "image is not in the images table")
-        gray = to_gray(decode_rgb(data, source, max_pixels=max_pixels))
+        gray = to_gray(figure_rgb(figure_id))
         for sub in sorted(targets[figure_id], key=lambda s: s["subfigure_id"]):
             b = sub["bbox"]
             try:

@@ -377,6 +377,60 @@ def cmd_stem_match(ns: argparse.Namespace) -> int:
     return run_per_item(inputs, one, ns.json, render, "image", (InputError,))
 
 
+# -- search ------------------------------------------------------------------------
+
+
+def searcher(lake: Path | None = None, params_path: str = "params.yaml") -> Any:
+    """A Searcher over the lake with params.yaml's image model and search settings (defaults without it)."""
+    from embeddings.search import Searcher, SearchSettings
+
+    p: dict[str, Any] = {}
+    if Path(params_path).exists():
+        from ingest.config import load_params
+
+        p = load_params(params_path).get("embed", {})
+    clip = p.get("clip", {})
+    return Searcher(lake or default_lake(), clip_model=clip.get("model", "local-dir:data/models/clip"),
+                    clip_pretrained=clip.get("pretrained"), settings=SearchSettings.from_params(p.get("search", {})))
+
+
+def cmd_search(ns: argparse.Namespace) -> int:
+    from embeddings.search import SearchError
+    from ingest.errors import InputError
+
+    given = [x for x in (ns.text, ns.image, ns.spectrum) if x]
+    if len(given) != 1:
+        print("figlake search: give exactly one of TEXT, --image PATH, --spectrum CSV", file=sys.stderr)
+        return EXIT_USAGE
+    s = searcher(Path(ns.lake) if ns.lake else None)
+    try:
+        if ns.text:
+            hits = s.text(ns.text, ns.where, ns.k)
+        elif ns.image:
+            hits = s.image(_read_image(ns.image), ns.where, ns.k)
+        else:
+            from embeddings.spectra import read_spectrum_csv
+
+            x, y = read_spectrum_csv(Path(ns.spectrum))
+            hits = s.spectrum(x, y, ns.where, ns.k, source=ns.spectrum)
+    except (SearchError, InputError) as e:
+        print(f"figlake search: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if ns.json:
+        print(_dumps(hits, pretty=True))
+        return EXIT_OK
+    if not hits:
+        print("no results")
+    for i, h in enumerate(hits, 1):
+        what = h.get("spectrum_id") or h["subfigure_id"]
+        scale = f", {h['nm_per_px']:.3g} nm/px" if h.get("nm_per_px") else ""
+        kind = f" [{h['class']}{scale}]" if h.get("class") else ""
+        print(f"{i:>3}. {h['score']:.4f}  {what}{kind}")
+        if h.get("text"):
+            print(f"       {h['text'][:110]}")
+    return EXIT_OK
+
+
 # -- sql -----------------------------------------------------------------------
 
 
@@ -592,6 +646,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help="lake root holding stem_library.lance")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stem_match)
+
+    p = sub.add_parser("search", help="semantic search: subfigures by text or image, series by spectrum",
+                       description="Search the lake's vector tables (`dvc repro embed`). TEXT: hybrid search "
+                                   "(caption-text vectors + BM25 + the image model's text vectors, fused by "
+                                   "reciprocal rank) over subfigures. --image PATH: subfigures that look like it. "
+                                   "--spectrum CSV (two columns x,y): digitized series of the same shape. "
+                                   "--where filters first with SQL over the table's columns, e.g. "
+                                   "\"class = 'microscopy' AND year >= 2018\", \"array_has(techniques, 'TEM')\", "
+                                   "\"nm_per_px < 0.1\" (spectra: x_unit, x_min, x_max, techniques, journal, year).")
+    p.add_argument("text", nargs="?", metavar="TEXT")
+    p.add_argument("--image", metavar="PATH", help="query image (PNG/JPEG/TIFF…)")
+    p.add_argument("--spectrum", metavar="CSV", help="query spectrum: a CSV whose first two numeric columns are x, y")
+    p.add_argument("--where", metavar="SQL", help="filter applied before ranking")
+    p.add_argument("--k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
                        description="Search the publishers for a query and save article pages and figure images "

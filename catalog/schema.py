@@ -315,6 +315,63 @@ STEM_MATCHES = _spec(
     ],
 )
 
+VECTORS = _spec(
+    "vectors",
+    ("subfigure_id",),
+    "Every subfigure's image and caption-text embeddings with the columns search filters on (Lance; "
+    "vector, full-text and hybrid search through LanceDB).",
+    [
+        col("subfigure_id", pa.string(), "subfigure embedded", nullable=False),
+        col("figure_id", pa.string(), "figure of the subfigure"),
+        col("article_id", pa.string(), "article of the figure"),
+        col("label", pa.string(), "subfigure label"),
+        col("role", pa.string(), "master, dependent, inset or unassigned"),
+        col("class", pa.string(), "subfigure class (microscopy, diffraction, graph, ...)"),
+        col("confidence", pa.float32(), "classifier confidence"),
+        col("keywords", STRINGS, "query keywords in its caption text"),
+        col("techniques", STRINGS, "characterisation techniques its caption names"),
+        col("materials", STRINGS, "materials its caption names"),
+        col("journal", pa.string(), "journal of the article"),
+        col("year", pa.int16(), "publication year"),
+        col("license_spdx", pa.string(), "SPDX id of the licence; null if unknown"),
+        col("nm_per_px", pa.float64(), "physical scale, nm per pixel; null when unknown"),
+        col("has_spectra", pa.bool_(), "digitized series exist for it (spectra table)"),
+        col("text", pa.string(), "what full-text search reads: its caption text, labels, techniques, materials"),
+        col("image_vector", pa.list_(pa.float32()), "open_clip image embedding (unit length)"),
+        col("text_vector", pa.list_(pa.float32()),
+            "MiniLM embedding of its caption text (unit; zeros when it has none)"),
+        col("content_hash", pa.string(),
+            "hash of what was embedded and by which models: unchanged rows are not re-embedded"),
+        *_provenance(),
+    ],
+    storage="lance",
+)
+
+SPECTRUM_VECTORS = _spec(
+    "spectrum_vectors",
+    ("spectrum_id",),
+    "Every digitized series as a shape vector, with its plot's filter columns (Lance).",
+    [
+        col("spectrum_id", pa.string(), "spectra row embedded", nullable=False),
+        col("subfigure_id", pa.string(), "graph subfigure of the series"),
+        col("figure_id", pa.string(), "figure of the subfigure"),
+        col("article_id", pa.string(), "article of the figure"),
+        col("series_index", pa.int16(), "curve number within the plot"),
+        col("x_unit", pa.string(), "x unit of the series"),
+        col("x_min", pa.float64(), "smallest x, data units"),
+        col("x_max", pa.float64(), "largest x, data units"),
+        col("color", pa.string(), "curve colour"),
+        col("techniques", STRINGS, "techniques its subfigure's caption names"),
+        col("journal", pa.string(), "journal of the article"),
+        col("year", pa.int16(), "publication year"),
+        col("license_spdx", pa.string(), "SPDX id of the licence; null if unknown"),
+        col("vector", pa.list_(pa.float32()), "resampled, normalised shape + slope (embeddings.spectra)"),
+        col("content_hash", pa.string(), "hash of the series and the embedding settings"),
+        *_provenance(),
+    ],
+    storage="lance",
+)
+
 QUARANTINE = _spec(
     "quarantine",
     ("stage", "item"),
@@ -342,6 +399,8 @@ TABLES: dict[str, TableSpec] = {
         SPECTRA,
         STEM_LIBRARY,
         STEM_MATCHES,
+        VECTORS,
+        SPECTRUM_VECTORS,
         QUARANTINE,
     )
 }

@@ -45,6 +45,37 @@ TECHNIQUES: dict[str, list[str]] = {
     "CV": [r"cyclic voltammogra\w*", r"CV curves?"],
     "EIS": [r"EIS", r"impedance spectr\w*", r"Nyquist plots?"],
 }
+# What each technique is, in words: search expands a caption's acronyms with these, so a query
+# phrased in words ("electron diffraction pattern") finds the caption that only says "SAED".
+TECHNIQUE_NAMES: dict[str, str] = {
+    "HAADF-STEM": "high-angle annular dark-field scanning transmission electron microscopy image",
+    "BF-STEM": "bright-field scanning transmission electron microscopy image",
+    "ABF-STEM": "annular bright-field scanning transmission electron microscopy image",
+    "STEM": "scanning transmission electron microscopy image",
+    "HRTEM": "high-resolution transmission electron microscopy image",
+    "TEM": "transmission electron microscopy image",
+    "SEM": "scanning electron microscopy image",
+    "AFM": "atomic force microscopy image",
+    "STM": "scanning tunnelling microscopy image",
+    "SAED": "selected-area electron diffraction pattern",
+    "FFT": "fast Fourier transform, a diffractogram of the lattice",
+    "EDS": "energy-dispersive X-ray spectroscopy elemental map or spectrum",
+    "EELS": "electron energy-loss spectroscopy spectrum",
+    "XRD": "X-ray diffraction pattern plot",
+    "XPS": "X-ray photoelectron spectroscopy spectrum plot",
+    "Raman": "Raman spectroscopy spectrum plot",
+    "XANES": "X-ray absorption near-edge structure spectrum plot",
+    "EXAFS": "extended X-ray absorption fine structure plot",
+    "XAS": "X-ray absorption spectroscopy spectrum plot",
+    "FTIR": "Fourier-transform infrared spectroscopy spectrum plot",
+    "UV-vis": "ultraviolet-visible absorption spectrum plot",
+    "PL": "photoluminescence spectrum plot",
+    "NMR": "nuclear magnetic resonance spectrum plot",
+    "TGA": "thermogravimetric analysis curve",
+    "BET": "nitrogen adsorption isotherm",
+    "CV": "cyclic voltammetry curves",
+    "EIS": "electrochemical impedance spectroscopy Nyquist plot",
+}
 # Tried in this order so "HAADF-STEM" claims its text before "STEM" or "TEM" can.
 _ORDER = ["HAADF-STEM", "BF-STEM", "ABF-STEM", "HRTEM", "STEM", "TEM"]
 

@@ -1,0 +1,189 @@
+"""The ``embed`` stage: every subfigure and every digitized series into the lake's vector tables.
+
+    python -m embeddings.embed [--params params.yaml]
+
+``vectors``: per subfigure, the open_clip image vector of its thumbnail
+(``embed.clip``), the MiniLM vector of its description, the text full-text
+search reads, and the filter columns (``embeddings.documents``).
+``spectrum_vectors``: per spectra row, its shape vector
+(``embeddings.spectra``) and its plot's filter columns.
+
+Incremental and resumable: a row is embedded only when its content hash
+(what is embedded, plus the models' identity) differs from the stored one;
+rows are upserted in committed batches, rows whose subfigure or series left
+the lake are deleted, then the indexes are created or brought up to date
+(``embeddings.index``). A killed run reruns from the last committed batch. A
+thumbnail that will not decode or a series that cannot be embedded is
+quarantined by name; the subfigure keeps its text vector (zero image vector,
+which vector search never returns).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from catalog.schema import QUARANTINE, SPECTRUM_VECTORS, VECTORS, conform
+from catalog.tables import Lake, write_parquet_atomic
+from embeddings.clip import LOCAL_DIR, WEIGHTS_FILE, ClipEncoder, load_clip
+from embeddings.documents import SubfigureDoc, subfigure_docs
+from embeddings.index import IndexSettings, delete_missing, ensure_indexes, existing_hashes, upsert, vector_schema
+from embeddings.spectra import GRID, SPECTRUM_DIM, SpectrumError, spectrum_vector
+from embeddings.text import TEXT_DIM, embed_texts
+from ingest.config import section
+from ingest.errors import CorruptImageError, InputError
+from ingest.provenance import extractor, params_hash
+from ingest.stage import quarantine_row, report_metrics, stage_params
+
+STAGE = "embed"
+log = logging.getLogger(__name__)
+
+
+def model_identity(model: str, pretrained: str | None) -> str:
+    """A short hash naming the image model's weights (a retrained model re-embeds every image)."""
+    h = hashlib.sha256(f"{model}|{pretrained}".encode())
+    files = [Path(model[len(LOCAL_DIR):]) / WEIGHTS_FILE] if model.startswith(LOCAL_DIR) else (
+        [Path(pretrained)] if pretrained and Path(pretrained).is_file() else [])
+    for f in files:
+        if f.exists():
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def _hash(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _decode(data: bytes, source: str) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.convert("RGB")
+    except Exception as e:  # noqa: BLE001 - any decoder failure is this input's problem
+        raise CorruptImageError(source, f"thumbnail does not decode ({type(e).__name__}: {e})") from e
+
+
+def embed_subfigures(docs: list[SubfigureDoc], thumbs: Callable[[str], bytes | None], clip: ClipEncoder,
+                     ) -> tuple[list[dict[str, Any]], list[InputError]]:
+    """Rows of the vectors table for ``docs`` (without provenance), and the problems met."""
+    problems: list[InputError] = []
+    images: list[Image.Image | None] = []
+    for d in docs:
+        data = thumbs(d.subfigure_id)
+        try:
+            if data is None:
+                raise CorruptImageError(f"{d.subfigure_id} thumbnail", "no thumbnail in the lake")
+            images.append(_decode(data, f"{d.subfigure_id} thumbnail"))
+        except InputError as e:
+            problems.append(e)
+            images.append(None)
+    ok = [i for i, im in enumerate(images) if im is not None]
+    image_vecs = np.zeros((len(docs), clip.dim), np.float32)
+    if ok:
+        image_vecs[ok] = clip.embed_images([images[i] for i in ok])  # type: ignore[misc]
+    text_vecs = embed_texts([d.describe for d in docs])
+    rows = [d.filters() | {"image_vector": image_vecs[i].tolist(), "text_vector": text_vecs[i].tolist()}
+            for i, d in enumerate(docs)]
+    return rows, problems
+
+
+def spectrum_rows(lake: Lake) -> tuple[list[dict[str, Any]], list[InputError]]:
+    spectra = lake.read("spectra", ["spectrum_id", "subfigure_id", "series_index", "x", "y", "x_unit", "color"])
+    subs = {s["subfigure_id"]: s
+            for s in lake.read("subfigures", ["subfigure_id", "figure_id", "article_id"]).to_pylist()}
+    docs = {d.subfigure_id: d for d in subfigure_docs(lake)}
+    rows: list[dict[str, Any]] = []
+    problems: list[InputError] = []
+    for s in spectra.to_pylist():
+        try:
+            vec = spectrum_vector(s["x"] or [], s["y"] or [], s["spectrum_id"])
+        except SpectrumError as e:
+            problems.append(e)
+            continue
+        sub, doc = subs.get(s["subfigure_id"], {}), docs.get(s["subfigure_id"])
+        rows.append({"spectrum_id": s["spectrum_id"], "subfigure_id": s["subfigure_id"],
+                     "figure_id": sub.get("figure_id"), "article_id": sub.get("article_id"),
+                     "series_index": s["series_index"], "x_unit": s["x_unit"], "x_min": float(np.nanmin(s["x"])),
+                     "x_max": float(np.nanmax(s["x"])), "color": s["color"],
+                     "techniques": doc.techniques if doc else [], "journal": doc.journal if doc else None,
+                     "year": doc.year if doc else None, "license_spdx": doc.license_spdx if doc else None,
+                     "vector": vec.tolist()})
+    return rows, problems
+
+
+def _thumb_reader(lake: Lake) -> Callable[[str], bytes | None]:
+    t = lake.read("thumbnails", ["subfigure_id", "bytes"])
+    data = dict(zip(t.column("subfigure_id").to_pylist(), t.column("bytes").to_pylist(), strict=True))
+    return data.get
+
+
+def main(argv: list[str] | None = None) -> None:
+    params = stage_params(__doc__, argv)
+    ep = section(params, "embed")
+    lake = Lake(Path(section(params, "lake.root")))
+    settings = IndexSettings.from_params(ep["index"])
+    start = time.perf_counter()
+    clip = load_clip(ep["clip"]["model"], ep["clip"]["pretrained"])
+    model_id = model_identity(ep["clip"]["model"], ep["clip"]["pretrained"])
+    thumbs = _thumb_reader(lake)
+    phash = params_hash({"clip": ep["clip"]["model"], "pretrained": ep["clip"]["pretrained"], "model": model_id})
+    provenance = {"extractor": extractor("embeddings"), "params_hash": phash}
+    quarantined: list[dict[str, Any]] = []
+
+    # Subfigures: embed what is new or changed, batch by batch.
+    docs = subfigure_docs(lake)
+    hashes = {d.subfigure_id: _hash(model_id, d.filters(), d.describe,
+                                    hashlib.sha256(thumbs(d.subfigure_id) or b"").hexdigest()) for d in docs}
+    old = existing_hashes(lake.root, VECTORS)
+    todo = [d for d in docs if old.get(d.subfigure_id) != hashes[d.subfigure_id]]
+    schema = vector_schema(VECTORS, {"image_vector": clip.dim, "text_vector": TEXT_DIM})
+    bar = tqdm(total=len(docs), initial=len(docs) - len(todo), desc="embed subfigures", unit="subfigure")
+    tbl = None
+    for i in range(0, len(todo), settings.batch_rows):
+        batch = todo[i:i + settings.batch_rows]
+        rows, problems = embed_subfigures(batch, thumbs, clip)
+        quarantined += [quarantine_row(STAGE, p) for p in problems]
+        for r in rows:
+            r.update(provenance, content_hash=hashes[r["subfigure_id"]])
+        tbl = upsert(lake.root, VECTORS, schema, rows, settings.batch_rows)
+        bar.update(len(batch))
+    bar.close()
+    tbl = tbl or upsert(lake.root, VECTORS, schema, [], settings.batch_rows)
+    removed = delete_missing(tbl, "subfigure_id", set(hashes))
+    sub_index = ensure_indexes(tbl, settings)
+    subfigure_seconds = time.perf_counter() - start
+
+    # Spectra: cheap to embed, so all are computed and only changed rows written.
+    rows, problems = spectrum_rows(lake)
+    quarantined += [quarantine_row(STAGE, p) for p in problems]
+    spec_hash = _hash(GRID, SPECTRUM_DIM)
+    old_spec = existing_hashes(lake.root, SPECTRUM_VECTORS)
+    for r in rows:
+        r.update(provenance, content_hash=_hash(spec_hash, r))
+    changed = [r for r in rows if old_spec.get(r["spectrum_id"]) != r["content_hash"]]
+    stbl = upsert(lake.root, SPECTRUM_VECTORS, vector_schema(SPECTRUM_VECTORS, {"vector": SPECTRUM_DIM}), changed,
+                  settings.batch_rows)
+    spec_removed = delete_missing(stbl, "spectrum_id", {r["spectrum_id"] for r in rows})
+    spec_index = ensure_indexes(stbl, settings)
+
+    write_parquet_atomic(lake.quarantine_path(STAGE), conform(quarantined, QUARANTINE), QUARANTINE.schema)
+    report_metrics(STAGE, {
+        "subfigures": len(docs), "embedded": len(todo), "unchanged": len(docs) - len(todo), "removed": removed,
+        "image_dim": clip.dim, "text_dim": TEXT_DIM, "image_model": ep["clip"]["model"],
+        "ms_per_subfigure": round(1000 * subfigure_seconds / max(len(todo), 1), 1),
+        "spectra": len(rows), "spectra_written": len(changed), "spectra_removed": spec_removed,
+        "quarantined": len(quarantined), "indexes": {"vectors": sub_index, "spectrum_vectors": spec_index},
+    })
+
+
+if __name__ == "__main__":
+    main()

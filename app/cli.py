@@ -413,7 +413,7 @@ def cmd_search(ns: argparse.Namespace) -> int:
 
             x, y = read_spectrum_csv(Path(ns.spectrum))
             hits = s.spectrum(x, y, ns.where, ns.k, source=ns.spectrum)
-    except (SearchError, InputError) as e:
+    except (SearchError, InputError, FileNotFoundError) as e:
         print(f"figlake search: {e}", file=sys.stderr)
         return EXIT_USAGE
     if ns.json:

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -158,25 +160,38 @@ def _same_data(a: tuple[np.ndarray, float, float], b: tuple[np.ndarray, float, f
     return float(a[0] @ b[0]) > 0.999 and abs(a[1] - b[1]) < 0.005 * span and abs(a[2] - b[2]) < 0.005 * span
 
 
-def spectrum_retrieval(n_plots: int, seed: int) -> dict[str, Any]:
+def _plot_pair(job: tuple[Any, tuple[int, int], Any, tuple[int, int]]) -> tuple[list[tuple[np.ndarray, float, float]],
+                                                                               dict[int, np.ndarray],
+                                                                               dict[int, np.ndarray]]:
+    """One benchmark plot: (its true series as (vector, x min, x max), gallery vectors, query vectors) — the
+    gallery digitized from the first drawing, the queries from the second; keyed by true series index."""
+    plan, shape, again, shape2 = job
+    graph = render_plot(plan, shape)
+    truth = [(spectrum_vector(s.x, s.y), float(np.min(s.x)), float(np.max(s.x))) for s in graph.truth.series]
+    gallery = {j: spectrum_vector(x, y) for j, (x, y) in _matched_series(graph.image, graph.truth).items()}
+    redrawn = render_plot(again, shape2)
+    queries = {j: spectrum_vector(x, y) for j, (x, y) in _matched_series(redrawn.image, redrawn.truth).items()}
+    return truth, gallery, queries
+
+
+def spectrum_retrieval(n_plots: int, seed: int, workers: int = 2) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     materials = ("TiO2", "ZnO", "LiFePO4", "CeO2", "MoS2", "Fe3O4", "graphene", "BaTiO3")
+    jobs = []
+    for i in range(n_plots):  # every random choice made here, in order: results do not depend on workers
+        plan = plan_plot(rng, materials[i % len(materials)])
+        shape = (int(rng.integers(220, 440)), int(rng.integers(280, 600)))
+        again = dataclasses.replace(plan, linewidth=plan.linewidth * float(rng.uniform(0.7, 1.4)))
+        jobs.append((plan, shape, again, (int(rng.integers(220, 440)), int(rng.integers(280, 600)))))
     gallery: list[tuple[tuple[int, int], np.ndarray]] = []
     queries: list[tuple[tuple[int, int], np.ndarray]] = []
     truth: dict[tuple[int, int], tuple[np.ndarray, float, float]] = {}
-    for i in tqdm(range(n_plots), desc="spectrum plots", unit="plot"):
-        plan = plan_plot(rng, materials[i % len(materials)])
-        shape = (int(rng.integers(220, 440)), int(rng.integers(280, 600)))
-        graph = render_plot(plan, shape)
-        for j, s in enumerate(graph.truth.series):
-            truth[(i, j)] = (spectrum_vector(s.x, s.y), float(np.min(s.x)), float(np.max(s.x)))
-        for j, (x, y) in _matched_series(graph.image, graph.truth).items():
-            gallery.append(((i, j), spectrum_vector(x, y)))
-        again = dataclasses.replace(plan, linewidth=plan.linewidth * float(rng.uniform(0.7, 1.4)))
-        shape2 = (int(rng.integers(220, 440)), int(rng.integers(280, 600)))
-        redrawn = render_plot(again, shape2)
-        for j, (x, y) in _matched_series(redrawn.image, redrawn.truth).items():
-            queries.append(((i, j), spectrum_vector(x, y)))
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for i, (t, g, q) in enumerate(tqdm(pool.map(_plot_pair, jobs), total=len(jobs), desc="spectrum plots",
+                                           unit="plot")):
+            truth.update({(i, j): v for j, v in enumerate(t)})
+            gallery += [((i, j), v) for j, v in g.items()]
+            queries += [((i, j), v) for j, v in q.items()]
     keys = [g[0] for g in gallery]
     mat = np.stack([g[1] for g in gallery]) if gallery else np.zeros((0, 1))
     found = strict = 0
@@ -236,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         "text_to_subfigure": text_recall(searcher, captions, int(ev["text_queries"]), int(ev["seed"])),
         "class_queries": class_precision(searcher, dict(ev["class_queries"]), classes),
         "image_to_image": image_precision(lake, searcher, classes),
-        "spectrum_to_spectrum": spectrum_retrieval(int(ev["spectrum_plots"]), int(ev["seed"])),
+        "spectrum_to_spectrum": spectrum_retrieval(int(ev["spectrum_plots"]), int(ev["seed"]), int(ev["workers"])),
         "text_query_ms": {"median": round(float(np.median(timings)), 1),
                           "p95": round(float(np.percentile(timings, 95)), 1)},
     }

@@ -12,6 +12,7 @@ Indexes:
   once the table holds ``ann_min_rows`` rows; below that a flat scan is
   exact and fast (≈ 5 ms per 10k rows here), and an index over a few hundred
   rows is only a worse answer;
+- BITMAP/BTREE indexes on the filter columns from the same threshold;
 - after rows are added, ``optimize()`` folds them into the existing indexes
   (new rows are searchable by flat scan until then, so results never miss
   them).
@@ -29,7 +30,7 @@ from typing import Any
 import lancedb
 import numpy as np
 import pyarrow as pa
-from lancedb.index import FTS, IvfHnswSq, IvfPq
+from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq, IvfPq
 
 from catalog.schema import TableSpec
 
@@ -134,6 +135,12 @@ def _ann_config(settings: IndexSettings, rows: int) -> IvfHnswSq | IvfPq:
     raise ValueError(f"embed.index.ann_type: {settings.ann_type!r}; use IVF_HNSW_SQ or IVF_PQ")
 
 
+# Scalar indexes on the filter columns, built with the ANN indexes: a prefilter then reads a bitmap
+# instead of scanning the column (at 1M rows, 48 → 10 ms a filtered query; embeddings.scale_bench).
+FILTER_INDEXES = {"class": "BITMAP", "role": "BITMAP", "journal": "BITMAP", "year": "BITMAP",
+                  "license_spdx": "BITMAP", "x_unit": "BITMAP", "nm_per_px": "BTREE"}
+
+
 def ensure_indexes(tbl: Any, settings: IndexSettings) -> dict[str, Any]:
     """Create the indexes the table lacks, fold new rows into those it has; returns what it did."""
     rows = tbl.count_rows()
@@ -142,6 +149,11 @@ def ensure_indexes(tbl: Any, settings: IndexSettings) -> dict[str, Any]:
     if "text" in tbl.schema.names and "text" not in have and rows:
         tbl.create_index("text", config=FTS())
         done["created"].append("text:FTS")
+    if rows >= settings.ann_min_rows:
+        for column, kind in FILTER_INDEXES.items():
+            if column in tbl.schema.names and column not in have:
+                tbl.create_index(column, config=Bitmap() if kind == "BITMAP" else BTree())
+                done["created"].append(f"{column}:{kind}")
     for column in vector_columns(tbl.schema):
         if column in have:
             done["ann"].append(column)

@@ -45,13 +45,16 @@ class SearchSettings:
     rrf_k: int = 60
     weights: dict[str, float] = field(default_factory=lambda: {"text": 1.0, "bm25": 1.0, "image": 0.5})
     include_parents: bool = False
+    nprobes: int = 20          # ANN partitions probed (ignored by a flat scan)
+    refine_factor: int = 5     # re-rank refine × k ANN candidates with the full vectors (SQ is lossy)
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> SearchSettings:
         d = cls()
         return cls(int(p.get("k", d.k)), int(p.get("candidates", d.candidates)), int(p.get("rrf_k", d.rrf_k)),
                    {k: float(v) for k, v in (p.get("weights") or d.weights).items()},
-                   bool(p.get("include_parents", d.include_parents)))
+                   bool(p.get("include_parents", d.include_parents)), int(p.get("nprobes", d.nprobes)),
+                   int(p.get("refine_factor", d.refine_factor)))
 
 
 def rrf(rankings: dict[str, list[str]], k: int, weights: dict[str, float] | None = None,
@@ -95,7 +98,8 @@ class Searcher:
 
     def _vector_ids(self, tbl: Any, column: str, vec: np.ndarray, where: str | None, n: int, key: str,
                     ) -> tuple[list[str], dict[str, float]]:
-        q = tbl.search(vec.astype(np.float32), vector_column_name=column).distance_type("cosine")
+        q = (tbl.search(vec.astype(np.float32), vector_column_name=column).distance_type("cosine")
+             .nprobes(self.settings.nprobes).refine_factor(self.settings.refine_factor))
         if where:
             q = q.where(where, prefilter=True)
         try:

@@ -273,11 +273,12 @@ def test_ann_index_above_the_row_threshold(lake_params: Path, tmp_path: Path) ->
     lake_params.write_text(yaml.safe_dump(params))
     embed_main(["--params", str(lake_params)])
     m = _metrics(tmp_path)
-    assert set(m["indexes"]["vectors"]["created"]) == {"text:FTS", "image_vector:IVF_HNSW_SQ",
-                                                       "text_vector:IVF_HNSW_SQ"}
+    assert set(m["indexes"]["vectors"]["created"]) == {
+        "text:FTS", "image_vector:IVF_HNSW_SQ", "text_vector:IVF_HNSW_SQ", "class:BITMAP", "role:BITMAP",
+        "journal:BITMAP", "year:BITMAP", "license_spdx:BITMAP", "nm_per_px:BTREE"}
     assert m["indexes"]["spectrum_vectors"]["ann"] == []  # 2 rows: flat
     tbl = open_table(tmp_path / "lake", VECTORS)
-    assert {i.index_type for i in tbl.list_indices()} == {"FTS", "IvfHnswSq"}
+    assert {i.index_type for i in tbl.list_indices()} == {"FTS", "IvfHnswSq", "Bitmap", "BTree"}
     s = Searcher(tmp_path / "lake", clip_model=params["embed"]["clip"]["model"])
     assert s.text("transmission electron micrograph of gold particles")[0]["subfigure_id"] == "10.1/a/fig1/a"
 
@@ -299,6 +300,12 @@ def test_search_cli(lake_params: Path, tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("just words\n")
     r = figlake("search", "--spectrum", str(tmp_path / "bad.csv"), "--lake", lake, cwd=tmp_path)
     assert r.returncode == 2 and "bad.csv" in r.stderr
+    r = figlake("search", "--image", str(tmp_path / "bad.csv"), "--lake", lake, cwd=tmp_path)
+    assert r.returncode == 2 and "bad.csv" in r.stderr
+    img = tmp_path / "q.png"
+    Image.fromarray(PANELS[3][4]).save(img)
+    r = figlake("search", "--image", str(img), "--lake", lake, "--k", "1", "--json", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)[0]["subfigure_id"] == "10.1/b/fig1/b"
     r = figlake("search", "x", "--where", "DROP TABLE vectors", "--lake", lake, cwd=tmp_path)
     assert r.returncode == 2 and "where" in r.stderr
     assert Lake(tmp_path / "lake").count("vectors") == 5

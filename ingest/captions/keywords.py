@@ -61,7 +61,7 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "FFT": "fast Fourier transform, a diffractogram of the lattice",
     "EDS": "energy-dispersive X-ray spectroscopy elemental map or spectrum",
     "EELS": "electron energy-loss spectroscopy spectrum",
-    "XRD": "X-ray diffraction pattern plot",
+    "XRD": "X-ray diffractogram: intensity versus 2θ plot",
     "XPS": "X-ray photoelectron spectroscopy spectrum plot",
     "Raman": "Raman spectroscopy spectrum plot",
     "XANES": "X-ray absorption near-edge structure spectrum plot",

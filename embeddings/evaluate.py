@@ -10,7 +10,8 @@ IoU ≥ 0.5; an unmatched lake subfigure has no true class and never counts as
 relevant).
 
 - text → subfigure: ``text_queries`` true subcaptions; relevant = that
-  label's master; recall@10 (a master the separation stage missed is a miss);
+  label's images (its master, or the dependents of a parent frame); recall@10
+  (a master the separation stage missed is a miss);
 - class queries ("TEM image of nanoparticles" → microscopy, …): precision@10
   of the true class, per query and mean;
 - image → image: every synthetic subfigure (not parents) queries with its own
@@ -94,16 +95,24 @@ def true_classes(lake: Lake, synth: Path) -> tuple[dict[str, str], list[tuple[st
 
 
 def text_recall(searcher: Searcher, captions: list[tuple[str, str, str]], n: int, seed: int) -> dict[str, Any]:
+    """Recall@10 of the label's images (its master; for a parent frame, which search leaves out, its dependents)
+    for true subcaptions as queries."""
+    children: dict[str, set[str]] = {}
+    for s in searcher.lake.read("subfigures", ["subfigure_id", "parent_id", "role"]).to_pylist():
+        if s["role"] == "dependent" and s["parent_id"]:
+            children.setdefault(s["parent_id"], set()).add(s["subfigure_id"])
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(captions), size=min(n, len(captions)), replace=False)
     hits, ranks = 0, []
     for i in tqdm(pick, desc="text queries", unit="query"):
         figure_id, label, text = captions[int(i)]
         ids = [h["subfigure_id"] for h in searcher.text(text, SYNTH_WHERE, 10)]
-        want = f"{figure_id}/{label}"
-        if want in ids:
+        master = f"{figure_id}/{label}"
+        want = {master} | children.get(master, set())
+        found = [r for r, sid in enumerate(ids, 1) if sid in want]
+        if found:
             hits += 1
-            ranks.append(ids.index(want) + 1)
+            ranks.append(found[0])
     return {"queries": len(pick), "recall_at_10": round(hits / max(len(pick), 1), 4),
             "mean_rank_when_found": round(float(np.mean(ranks)), 2) if ranks else None}
 

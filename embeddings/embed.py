@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     report_metrics(STAGE, {
         "subfigures": len(docs), "embedded": len(todo), "unchanged": len(docs) - len(todo), "removed": removed,
         "image_dim": clip.dim, "text_dim": TEXT_DIM, "image_model": ep["clip"]["model"],
-        "ms_per_subfigure": round(1000 * subfigure_seconds / max(len(todo), 1), 1),
+        "ms_per_subfigure": round(1000 * subfigure_seconds / len(todo), 1) if todo else None,
         "spectra": len(rows), "spectra_written": len(changed), "spectra_removed": spec_removed,
         "quarantined": len(quarantined), "indexes": {"vectors": sub_index, "spectrum_vectors": spec_index},
     })

@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     images, texts = [p[0] for p in pairs], [p[1] for p in pairs]
     train_domain(images, texts, settings, out, progress)
     bar.close()
-    report_metrics(STAGE, {"pairs": len(pairs), "lake_pairs": lake_pairs, "distinct_texts": len(set(texts)), "steps": settings.steps,
+    report_metrics(STAGE, {"pairs": len(pairs), "lake_pairs": lake_pairs, "distinct_texts": len(set(texts)),
+                           "steps": settings.steps,
                            "train_seconds": round(time.perf_counter() - start, 1),
                            "final_loss": round(float(np.mean(losses[-20:])), 4),
                            "model": LOCAL_DIR + str(out), "default_model": cp["model"] == LOCAL_DIR + str(out)})

@@ -116,13 +116,21 @@ def upsert(root: Path | str, spec: TableSpec, schema: pa.Schema, rows: list[dict
     return tbl
 
 
+def key_in(key: str, values: list[str]) -> str:
+    """A Lance/DataFusion filter ``key IN ('a', 'b')`` with the values quoted."""
+    return f"{key} IN ({', '.join(repr_sql(v) for v in values)})"
+
+
+def repr_sql(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def delete_missing(tbl: Any, key: str, keep: set[str]) -> int:
     """Delete rows whose key is no longer in the lake; returns how many."""
     have = set(tbl.to_lance().to_table(columns=[key]).column(key).to_pylist())
     gone = sorted(have - keep)
     for i in range(0, len(gone), 500):
-        quoted = ", ".join("'" + g.replace("'", "''") + "'" for g in gone[i:i + 500])
-        tbl.delete(f"{key} IN ({quoted})")
+        tbl.delete(key_in(key, gone[i:i + 500]))
     return len(gone)
 
 

@@ -14,17 +14,17 @@ subfigure, its figure and article, licence.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from catalog.schema import SPECTRUM_VECTORS, VECTORS
 from catalog.tables import Lake
 from embeddings.clip import ClipEncoder, load_clip
-from embeddings.index import open_table
+from embeddings.index import key_in, open_table
 from embeddings.spectra import spectrum_vector
 from embeddings.text import embed_texts
 
@@ -75,19 +75,17 @@ def rrf(rankings: dict[str, list[str]], k: int, weights: dict[str, float] | None
 class Searcher:
     """Queries over one lake; encoders load on first use (a spectrum query needs no model)."""
 
-    def __init__(self, lake_root: Path | str, clip: Callable[[], ClipEncoder] | ClipEncoder | None = None,
-                 clip_model: str = "local-dir:data/models/clip", clip_pretrained: str | None = None,
-                 settings: SearchSettings | None = None) -> None:
+    def __init__(self, lake_root: Path | str, clip_model: str = "local-dir:data/models/clip",
+                 clip_pretrained: str | None = None, settings: SearchSettings | None = None) -> None:
         self.lake = Lake(Path(lake_root))
         self.settings = settings or SearchSettings()
-        self._clip = clip
+        self._clip: ClipEncoder | None = None
         self._clip_args = (clip_model, clip_pretrained)
 
     @property
     def clip(self) -> ClipEncoder:
-        if isinstance(self._clip, ClipEncoder):
-            return self._clip
-        self._clip = self._clip() if callable(self._clip) else load_clip(*self._clip_args)
+        if self._clip is None:
+            self._clip = load_clip(*self._clip_args)
         return self._clip
 
     def _table(self, spec: Any) -> Any:
@@ -123,15 +121,22 @@ class Searcher:
     def _rows(self, tbl: Any, key: str, ids: list[str], columns: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-        t = tbl.to_lance().to_table(columns=columns, filter=f"{key} IN ({quoted})")
+        t = tbl.to_lance().to_table(columns=columns, filter=key_in(key, ids))
+        return {r[key]: r for r in t.to_pylist()}
+
+    def _lookup(self, table: str, key: str, ids: set[str], columns: list[str]) -> dict[str, dict[str, Any]]:
+        """Rows of a Parquet lake table for these keys only (row-group statistics skip the rest)."""
+        path = self.lake.path(table)
+        if not ids or not path.exists():
+            return {}
+        t = pq.read_table(path, columns=columns, filters=[(key, "in", sorted(ids))])
         return {r[key]: r for r in t.to_pylist()}
 
     def _provenance(self, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        arts = {a["article_id"]: a
-                for a in self.lake.read("articles", ["article_id", "doi", "title", "url"]).to_pylist()}
-        figs = {f["figure_id"]: f
-                for f in self.lake.read("figures", ["figure_id", "figure_label", "image_url"]).to_pylist()}
+        arts = self._lookup("articles", "article_id", {h["article_id"] for h in hits if h.get("article_id")},
+                            ["article_id", "doi", "title", "url"])
+        figs = self._lookup("figures", "figure_id", {h["figure_id"] for h in hits if h.get("figure_id")},
+                            ["figure_id", "figure_label", "image_url"])
         for h in hits:
             a, f = arts.get(h.get("article_id") or "", {}), figs.get(h.get("figure_id") or "", {})
             h["doi"], h["article_title"], h["article_url"] = a.get("doi"), a.get("title"), a.get("url")

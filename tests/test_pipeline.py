@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,15 @@ def test_dvc_repro_on_a_fresh_clone_builds_the_default_lake(tmp_path: Path) -> N
             shutil.copy2(src, clone / rel)
     bin_dir = str(Path(sys.executable).parent)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
+    # As the README's demo does (the lake), then the benchmarks; the times are left beside the clone.
+    start = time.monotonic()
+    r = subprocess.run([f"{bin_dir}/dvc", "repro", "catalog"], cwd=clone, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lake_s = time.monotonic() - start
     r = subprocess.run([f"{bin_dir}/dvc", "repro"], cwd=clone, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    (tmp_path / "timings.json").write_text(json.dumps({"lake_s": round(lake_s), "benchmarks_s": round(
+        time.monotonic() - start - lake_s)}))
     synth = json.loads((clone / "data" / "synth" / "manifest.json").read_text())
     r = figlake("sql", "select source, count(*) AS n from figures join articles using (article_id) group by all "
                 "order by 1", "--format", "json", cwd=clone)

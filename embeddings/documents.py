@@ -51,6 +51,12 @@ def _unique(*lists: list[str] | None) -> list[str]:
     return list(dict.fromkeys(x for lst in lists for x in (lst or []) if x))
 
 
+def thumbnail_bytes(lake: Lake) -> dict[str, bytes]:
+    """subfigure_id → its thumbnail JPEG, as the figures stage wrote it."""
+    t = lake.read("thumbnails", ["subfigure_id", "bytes"])
+    return dict(zip(t.column("subfigure_id").to_pylist(), t.column("bytes").to_pylist(), strict=True))
+
+
 def expand_acronyms(text: str) -> str:
     """``text`` followed by what the techniques it names are, in words ("SAED pattern of Au" →
     "SAED pattern of Au (selected-area electron diffraction pattern)"): MiniLM knows the words far

@@ -21,7 +21,6 @@ which vector search never returns).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import time
@@ -30,18 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from catalog.schema import QUARANTINE, SPECTRUM_VECTORS, VECTORS, conform
 from catalog.tables import Lake, write_parquet_atomic
 from embeddings.clip import LOCAL_DIR, WEIGHTS_FILE, ClipEncoder, load_clip
-from embeddings.documents import SubfigureDoc, subfigure_docs
+from embeddings.documents import SubfigureDoc, subfigure_docs, thumbnail_bytes
 from embeddings.index import IndexSettings, delete_missing, ensure_indexes, existing_hashes, upsert, vector_schema
 from embeddings.spectra import GRID, SPECTRUM_DIM, SpectrumError, spectrum_vector
 from embeddings.text import TEXT_DIM, embed_texts
 from ingest.config import section
 from ingest.errors import CorruptImageError, InputError
+from ingest.images import decode_rgb
 from ingest.provenance import extractor, params_hash
 from ingest.stage import quarantine_row, report_metrics, stage_params
 
@@ -64,25 +63,17 @@ def _hash(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def _decode(data: bytes, source: str) -> Image.Image:
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.convert("RGB")
-    except Exception as e:  # noqa: BLE001 - any decoder failure is this input's problem
-        raise CorruptImageError(source, f"thumbnail does not decode ({type(e).__name__}: {e})") from e
-
-
 def embed_subfigures(docs: list[SubfigureDoc], thumbs: Callable[[str], bytes | None], clip: ClipEncoder,
                      ) -> tuple[list[dict[str, Any]], list[InputError]]:
     """Rows of the vectors table for ``docs`` (without provenance), and the problems met."""
     problems: list[InputError] = []
-    images: list[Image.Image | None] = []
+    images: list[np.ndarray | None] = []
     for d in docs:
         data = thumbs(d.subfigure_id)
         try:
             if data is None:
                 raise CorruptImageError(f"{d.subfigure_id} thumbnail", "no thumbnail in the lake")
-            images.append(_decode(data, f"{d.subfigure_id} thumbnail"))
+            images.append(decode_rgb(data, f"{d.subfigure_id} thumbnail"))
         except InputError as e:
             problems.append(e)
             images.append(None)
@@ -96,11 +87,10 @@ def embed_subfigures(docs: list[SubfigureDoc], thumbs: Callable[[str], bytes | N
     return rows, problems
 
 
-def spectrum_rows(lake: Lake) -> tuple[list[dict[str, Any]], list[InputError]]:
+def spectrum_rows(lake: Lake, docs: list[SubfigureDoc]) -> tuple[list[dict[str, Any]], list[InputError]]:
+    """Rows of the spectrum_vectors table (without provenance), with their subfigures' filter columns."""
     spectra = lake.read("spectra", ["spectrum_id", "subfigure_id", "series_index", "x", "y", "x_unit", "color"])
-    subs = {s["subfigure_id"]: s
-            for s in lake.read("subfigures", ["subfigure_id", "figure_id", "article_id"]).to_pylist()}
-    docs = {d.subfigure_id: d for d in subfigure_docs(lake)}
+    by_id = {d.subfigure_id: d for d in docs}
     rows: list[dict[str, Any]] = []
     problems: list[InputError] = []
     for s in spectra.to_pylist():
@@ -109,21 +99,15 @@ def spectrum_rows(lake: Lake) -> tuple[list[dict[str, Any]], list[InputError]]:
         except SpectrumError as e:
             problems.append(e)
             continue
-        sub, doc = subs.get(s["subfigure_id"], {}), docs.get(s["subfigure_id"])
+        doc = by_id.get(s["subfigure_id"])
         rows.append({"spectrum_id": s["spectrum_id"], "subfigure_id": s["subfigure_id"],
-                     "figure_id": sub.get("figure_id"), "article_id": sub.get("article_id"),
+                     "figure_id": doc.figure_id if doc else None, "article_id": doc.article_id if doc else None,
                      "series_index": s["series_index"], "x_unit": s["x_unit"], "x_min": float(np.nanmin(s["x"])),
                      "x_max": float(np.nanmax(s["x"])), "color": s["color"],
                      "techniques": doc.techniques if doc else [], "journal": doc.journal if doc else None,
                      "year": doc.year if doc else None, "license_spdx": doc.license_spdx if doc else None,
                      "vector": vec.tolist()})
     return rows, problems
-
-
-def _thumb_reader(lake: Lake) -> Callable[[str], bytes | None]:
-    t = lake.read("thumbnails", ["subfigure_id", "bytes"])
-    data = dict(zip(t.column("subfigure_id").to_pylist(), t.column("bytes").to_pylist(), strict=True))
-    return data.get
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     clip = load_clip(ep["clip"]["model"], ep["clip"]["pretrained"])
     model_id = model_identity(ep["clip"]["model"], ep["clip"]["pretrained"])
-    thumbs = _thumb_reader(lake)
+    thumbs = thumbnail_bytes(lake).get
     phash = params_hash({"clip": ep["clip"]["model"], "pretrained": ep["clip"]["pretrained"], "model": model_id})
     provenance = {"extractor": extractor("embeddings"), "params_hash": phash}
     quarantined: list[dict[str, Any]] = []
@@ -163,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     subfigure_seconds = time.perf_counter() - start
 
     # Spectra: cheap to embed, so all are computed and only changed rows written.
-    rows, problems = spectrum_rows(lake)
+    rows, problems = spectrum_rows(lake, docs)
     quarantined += [quarantine_row(STAGE, p) for p in problems]
     spec_hash = _hash(GRID, SPECTRUM_DIM)
     old_spec = existing_hashes(lake.root, SPECTRUM_VECTORS)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from catalog.tables import Lake
 from embeddings.clip import LOCAL_DIR, DomainSettings, train_domain
-from embeddings.documents import expand_acronyms, subfigure_docs
+from embeddings.documents import expand_acronyms, subfigure_docs, thumbnail_bytes
 from ingest.config import section
 from ingest.stage import report_metrics, stage_params
 
@@ -46,9 +46,7 @@ def domain_settings(p: dict) -> DomainSettings:
 
 def thumbnails(lake: Lake) -> dict[str, Image.Image]:
     """subfigure_id → its thumbnail, decoded (thumbnails are JPEGs the figures stage wrote: trusted)."""
-    t = lake.read("thumbnails", ["subfigure_id", "bytes"])
-    return {sid: Image.open(io.BytesIO(b)).convert("RGB")
-            for sid, b in zip(t.column("subfigure_id").to_pylist(), t.column("bytes").to_pylist(), strict=True)}
+    return {sid: Image.open(io.BytesIO(b)).convert("RGB") for sid, b in thumbnail_bytes(lake).items()}
 
 
 def figure_pairs(job: tuple[int, int, int]) -> list[tuple[bytes, str]]:

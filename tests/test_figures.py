@@ -19,6 +19,7 @@ from ingest.figures.labels import LabelMark
 from ingest.figures.panels import Cell
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
+from ingest.synth.diffraction import ring_pattern
 from ingest.synth.drawings import illustration
 from ingest.synth.extras import bar_chart, scatter_plot, text_schematic
 from ingest.synth.marks import draw_scale_bar, draw_text, font
@@ -135,6 +136,26 @@ def test_a_framed_inset_is_found_inside_its_master() -> None:
     assert len(sep.master_images) == 1
     insets = sep.master_images[0].insets
     assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
+
+
+def test_a_framed_inset_floating_inside_its_master_is_found() -> None:
+    rgb = np.full((340, 420, 3), 255, np.uint8)
+    rgb[20:320, 20:400] = micrograph(300, 380, 4)
+    inset = (150, 110, 270, 230)  # away from every side, 2 px white frame
+    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 255
+    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = micrograph(116, 116, 9)
+    insets = separate_figure(rgb).master_images[0].insets
+    assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_rings_of_a_diffraction_pattern_close_no_inset(seed: int) -> None:
+    # Where the rings turn parallel to the rows and columns they leave straight edges that can
+    # close a box around the centre; with no frame printed along it, it is no inset.
+    rgb = np.full((340, 360, 3), 255, np.uint8)
+    rgb[4:327, 4:354] = np.repeat(ring_pattern((323, 350), np.random.default_rng(seed))[..., None], 3, axis=2)
+    masters = separate_figure(rgb).master_images
+    assert len(masters) == 1 and masters[0].insets == []
 
 
 def bar_image(text: str | None, length: int = 80, seed: int = 2) -> tuple[np.ndarray, tuple]:

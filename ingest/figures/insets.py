@@ -70,6 +70,22 @@ def _contrast(g: np.ndarray, box: Box, ring: int = 6) -> float:
     return abs(float(inside.mean()) - float(around.mean())) + abs(float(inside.std()) - float(around.std()))
 
 
+def _framed(frames: np.ndarray, box: Box, reach: int = 5, share: float = 0.5) -> bool:
+    """Whether a printed frame line runs along ``box``: along at least half of three of its sides.
+
+    (A white frame vanishes where the host beside it is as white; it cannot on three sides.)
+    """
+    x0, y0, x1, y1 = box
+    h, w = frames.shape
+
+    def along(band: np.ndarray) -> float:  # side length × depth across the side
+        return float(band.mean(axis=0).max()) if band.size else 0.0
+
+    sides = [frames[y0:y1, max(0, x0 - reach):x0 + reach], frames[y0:y1, x1 - reach:min(w, x1 + reach)],
+             frames[max(0, y0 - reach):y0 + reach, x0:x1].T, frames[y1 - reach:min(h, y1 + reach), x0:x1].T]
+    return sum(along(s) >= share for s in sides) >= 3
+
+
 def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
     """Inset boxes (figure coordinates) inside the image ``host``."""
     x0, y0, x1, y1 = host
@@ -79,6 +95,7 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
     g = cv2.GaussianBlur(grey(rgb[y0:y1, x0:x1]).astype(np.float32), (3, 3), 0)
     min_len = max(MIN_SIDE, int(0.12 * min(w, h)))
     edges = cv2.dilate(_straight_edges(g, min_len).astype(np.uint8), np.ones((3, 3), np.uint8))
+    frames = _frame_lines(g, min_len)
     # The host's own border closes an inset that sits in a corner or against a side.
     edges[0, :] = edges[-1, :] = 1
     edges[:, 0] = edges[:, -1] = 1
@@ -96,6 +113,9 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
         # A magnified view set in a corner may look like the image around it; a box drawn in the
         # interior with the image's own texture inside is a region of interest, not an inset.
         in_corner = min(box[1], h - box[3]) <= 8 and min(box[0], w - box[2]) <= 8
+        floating = min(box[0], box[1], w - box[2], h - box[3]) > 8
+        if floating and not _framed(frames, box):
+            continue  # e.g. a box closed by the tangents of a diffraction pattern's rings
         if not in_corner and _contrast(g, box) < 12:
             continue
         out.append((x0 + box[0], y0 + box[1], x0 + box[2], y0 + box[3]))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ingest.figures.geometry import Box, centre_in, gaps, grey, union
+from ingest.figures.geometry import Box, area, centre_in, gaps, grey, union
 from ingest.figures.insets import find_insets
 
 INK = 215  # grey level below which a pixel is ink (JPEG haze around white stays white)
@@ -226,10 +226,14 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, neste
         out = []
         for part in _line_splits(rgb, box, min_size):
             insets = find_insets(rgb, part)
-            for seam_part in _seam_splits(rgb, part, min_size, insets):
+            # Several "insets" covering most of the image are panels touching each other (a 2×2 grid
+            # with no gutters): split at the seams first, then look for insets in each panel.
+            tiled = len(insets) > 1 and sum(area(b) for b in insets) > 0.5 * area(part)
+            for seam_part in _seam_splits(rgb, part, min_size, [] if tiled else insets):
+                own = find_insets(rgb, seam_part) if tiled else insets
                 px0, py0, px1, py1 = seam_part
                 out.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
-                                [b for b in insets if centre_in(b, seam_part) and not _spans(b, seam_part)]))
+                                [b for b in own if centre_in(b, seam_part) and not _spans(b, seam_part)]))
         return out
     return [Cell(box, "graphics", fill)]
 

@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.installed
 RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: demo benchmarks test test-all lint install lock clean stem-full
+.PHONY: demo benchmarks test test-all lint install lock clean stem-full chromium screenshots
 
 # 1. Install, build the embedded default lake with `dvc repro` (every stage the catalog depends on:
 #    sources, captions, figures, spectra, STEM, vectors), show what it holds.
@@ -19,17 +19,27 @@ benchmarks: $(STAMP)
 	$(RUN) dvc repro
 
 # 2. Install if needed, run the test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(RUN) python -m pytest
 
+# The explorer's browser test drives Debian's chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
 # Slow tests and benchmarks too.
-test-all: $(STAMP)
+test-all: $(STAMP) chromium
 	$(RUN) python -m pytest -m ""
 
 # The STEM encoder's full profile (~20 min on 2 cores), measured beside the demo lake.
 stem-full: $(STAMP)
 	$(RUN) dvc repro stem_library
 	$(RUN) python -m ingest.stem.full
+
+# The README's screenshots of the explorer on the lake (after make demo).
+screenshots: $(STAMP) chromium
+	$(RUN) python -m app.screenshots --lake data/lake --out docs
 
 lint: $(STAMP)
 	$(RUN) ruff check .

@@ -480,6 +480,48 @@ def cmd_sql(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- export / app ------------------------------------------------------------------
+
+
+def cmd_export(ns: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from catalog.export import ExportError, export
+    from catalog.tables import Lake
+
+    lake = Lake(Path(ns.lake) if ns.lake else default_lake())
+    with tqdm(desc="export", unit="subfigure", disable=ns.json) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            report = export(lake, ns.where, ns.format, Path(ns.out), progress)
+        except (ExportError, FileNotFoundError) as e:
+            print(f"figlake export: {e}", file=sys.stderr)
+            return EXIT_USAGE
+    if ns.json:
+        print(_dumps(report.as_json(), pretty=True))
+        return EXIT_OK
+    print(f"{report.subfigures} subfigures of {report.figures} figures → {report.out} ({report.format}); "
+          f"licences: " + ", ".join(f"{k} {v}" for k, v in report.licences.items()))
+    for s in report.skipped:
+        print(f"  skipped {s.get('subfigure_id') or s.get('figure_id')}: {s['reason']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_app(ns: argparse.Namespace) -> int:
+    import subprocess
+
+    script = Path(__file__).with_name("explorer.py")
+    env = os.environ | ({"FIGLAKE_LAKE": str(Path(ns.lake).resolve())} if ns.lake else {})
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", ns.address,
+           "--server.port", str(ns.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "viewer"]
+    print(f"figlake explorer on http://{ns.address}:{ns.port}  (Ctrl-C stops it)")
+    return subprocess.call(cmd, env=env)
+
+
 # -- crawl ---------------------------------------------------------------------------
 
 
@@ -663,6 +705,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("export", help="export a selection of subfigures as a dataset (Parquet, COCO, HF)",
+                       description="Export the subfigures a filter selects (SQL over subfigure_index, the columns "
+                                   "search filters on: class, keywords, techniques, journal, year, license_spdx, "
+                                   "nm_per_px, has_spectra, ...) as a dataset: parquet (rows + image crops), coco "
+                                   "(annotations.json + figures) or hf (a Hugging Face datasets folder with a "
+                                   "dataset card). Every row keeps its licence.")
+    p.add_argument("--where", metavar="SQL",
+                   help="e.g. \"class = 'microscopy' AND nm_per_px IS NOT NULL\" (default: everything)")
+    p.add_argument("--format", choices=("parquet", "coco", "hf"), default="parquet")
+    p.add_argument("--out", required=True, metavar="DIR", help="new or empty output folder")
+    p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("app", help="the explorer: browse and search the lake in a browser (Streamlit)",
+                       description="Start the Streamlit explorer on the lake: search (text, image, spectrum, STEM), "
+                                   "browse with facets, figure pages with overlays, a read-only SQL console and "
+                                   "dataset export.")
+    p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("crawl", help="run a publisher query (EXSCLAIM!-style JSON) politely and resumably",
                        description="Search the publishers for a query and save article pages and figure images "

@@ -2,7 +2,8 @@
 
     python -m catalog.build [--params params.yaml]
 
-Writes ``<lake>/catalog.duckdb`` and ``metrics/catalog.json`` (rows per
+Writes ``<lake>/subfigure_index.parquet`` (the vectors table's filter columns, for SQL),
+``<lake>/catalog.duckdb`` and ``metrics/catalog.json`` (rows per
 table, quarantined items per stage), which ``dvc metrics show`` prints.
 """
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from catalog.duck import build_catalog_file, connect_read_only
-from catalog.schema import QUARANTINE, TABLES
-from catalog.tables import Lake
+from catalog.schema import QUARANTINE, SUBFIGURE_INDEX, TABLES, VECTORS
+from catalog.tables import Lake, write_parquet_atomic
 from ingest.config import section
 from ingest.stage import stage_params, write_metrics
 
@@ -30,9 +31,17 @@ def lake_summary(lake: Lake) -> dict[str, Any]:
     return summary
 
 
+def write_subfigure_index(lake: Lake) -> int:
+    """``subfigure_index.parquet``: the vectors table's filter columns, for SQL."""
+    columns = SUBFIGURE_INDEX.schema.names
+    table = lake.read(VECTORS.name, columns) if lake.exists(VECTORS.name) else SUBFIGURE_INDEX.empty()
+    return write_parquet_atomic(lake.path(SUBFIGURE_INDEX), table, SUBFIGURE_INDEX.schema)
+
+
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     lake = Lake(Path(section(params, "lake.root")))
+    write_subfigure_index(lake)
     path = build_catalog_file(lake)
     summary = lake_summary(lake)
     write_metrics(Path("metrics") / "catalog.json", summary)

@@ -23,10 +23,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from catalog.schema import QUARANTINE, SQL_TABLES, TABLES
+from catalog.schema import QUARANTINE, SQL_TABLES, SUBFIGURE_INDEX, TABLES
 from catalog.tables import Lake
 
 CATALOG_FILE = "catalog.duckdb"
+INDEX_VIEW = SUBFIGURE_INDEX.name
 
 # Table functions that only generate data or describe the catalog.
 SAFE_TABLE_FUNCTIONS = frozenset(

@@ -385,6 +385,16 @@ QUARANTINE = _spec(
     ],
 )
 
+INDEX_HIDDEN = ("image_vector", "text_vector", "content_hash")
+SUBFIGURE_INDEX = _spec(
+    "subfigure_index",
+    ("subfigure_id",),
+    "The vectors table without its vectors, for SQL (written by the catalog stage): one row per subfigure "
+    "with the columns search filters on, so a `--where` written for `figlake search` selects the same rows "
+    "in `figlake sql`, `figlake export` and the explorer.",
+    [f for f in VECTORS.schema if f.name not in INDEX_HIDDEN],
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -401,6 +411,7 @@ TABLES: dict[str, TableSpec] = {
         STEM_MATCHES,
         VECTORS,
         SPECTRUM_VECTORS,
+        SUBFIGURE_INDEX,
         QUARANTINE,
     )
 }

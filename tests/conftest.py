@@ -92,3 +92,11 @@ def built_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_module("ingest.collect", root, "--params", str(params))
     run_module("catalog.build", root, "--params", str(params))
     return root / "lake"
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A domain CLIP trained for a few steps on the small lake's panels (open_clip local-dir folder)."""
+    from small_lake import train_tiny_clip
+
+    return train_tiny_clip(tmp_path_factory.mktemp("clip") / "model")

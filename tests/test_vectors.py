@@ -3,111 +3,25 @@ reloaded through open_clip), the embed stage's incremental LanceDB tables, and `
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import yaml
 from conftest import figlake, write_params
 from PIL import Image
+from small_lake import ARTICLE, PANELS, _peak, write_lake
 
-from catalog.schema import ARTICLES, CAPTION_SEGMENTS, FIGURES, SPECTRA, SUBFIGURES, THUMBNAILS, VECTORS, conform
-from catalog.tables import Lake, write_table
-from embeddings.clip import LOCAL_DIR, DomainSettings, load_clip, train_domain
+from catalog.schema import VECTORS
+from catalog.tables import Lake
+from embeddings.clip import LOCAL_DIR, load_clip
 from embeddings.documents import expand_acronyms
 from embeddings.embed import main as embed_main
 from embeddings.index import open_table
 from embeddings.search import Searcher, SearchError, rrf
 from embeddings.spectra import SPECTRUM_DIM, SpectrumError, read_spectrum_csv, spectrum_vector
 from embeddings.text import embed_texts
-
-
-def _particles(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = np.full((96, 96), 60, np.uint8)
-    for _ in range(12):
-        cv2.circle(img, (int(rng.integers(8, 88)), int(rng.integers(8, 88))), int(rng.integers(4, 9)), 220, -1)
-    return np.dstack([img] * 3)
-
-
-def _plot(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = np.full((96, 96, 3), 255, np.uint8)
-    cv2.line(img, (10, 86), (90, 86), (0, 0, 0), 1)
-    cv2.line(img, (10, 86), (10, 6), (0, 0, 0), 1)
-    x = np.arange(12, 90)
-    y = 80 - 60 * np.exp(-((x - rng.integers(30, 70)) / 5.0) ** 2)
-    cv2.polylines(img, [np.stack([x, y], 1).astype(np.int32)], False, (200, 0, 0), 2)
-    return img
-
-
-def _rings(seed: int) -> np.ndarray:
-    img = np.zeros((96, 96), np.uint8)
-    for r in (12 + seed % 3, 24, 35):
-        cv2.circle(img, (48, 48), r, 200, 1)
-    cv2.circle(img, (48, 48), 3, 255, -1)
-    return np.dstack([img] * 3)
-
-
-def _jpeg(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
-# (figure, label, class, own text, image)
-PANELS = [
-    ("A", "a", "microscopy", "TEM image of Au nanoparticles", _particles(1)),
-    ("A", "b", "graph", "Raman spectrum of graphene", _plot(2)),
-    ("B", "a", "microscopy", "SEM image of ZnO nanowires", _particles(3)),
-    ("B", "b", "diffraction", "SAED pattern of polycrystalline Au", _rings(4)),
-    ("B", "c", "graph", "XRD patterns of TiO2 films", _plot(5)),
-]
-ARTICLE = {"A": ("10.1/a", "J. Test", 2020, "CC-BY-4.0"), "B": ("10.1/b", "J. Other", 2022, "CC0-1.0")}
-PEAK_X = np.linspace(100, 900, 300)
-
-
-def _peak(x: np.ndarray, x0: float, w: float) -> np.ndarray:
-    return 1 / (1 + ((x - x0) / w) ** 2)
-
-
-def write_lake(root: Path, panels: list[tuple[str, str, str, str, np.ndarray]] = PANELS) -> Lake:
-    lake = Lake(root)
-    arts = [{"article_id": a, "doi": a, "title": f"Article {k}", "journal": j, "year": y, "license_spdx": lic,
-             "source": "local"} for k, (a, j, y, lic) in ARTICLE.items()]
-    figs = [{"figure_id": f"{a}/fig1", "article_id": a, "figure_label": "Figure 1",
-             "image_url": f"https://example.org/{k}.png"} for k, (a, *_r) in ARTICLE.items()]
-    subs, segs, thumbs = [], [], []
-    for fig, label, cls, text, img in panels:
-        fid = f"{ARTICLE[fig][0]}/fig1"
-        sid = f"{fid}/{label}"
-        subs.append({"subfigure_id": sid, "figure_id": fid, "article_id": ARTICLE[fig][0], "role": "master",
-                     "label": label, "class": cls, "confidence": 0.9, "caption_text": text,
-                     "nm_per_px": 0.5 if cls == "microscopy" else None})
-        segs.append({"figure_id": fid, "label": label, "text": text, "own_text": text, "techniques": [],
-                     "materials": [], "keywords": []})
-        thumbs.append({"subfigure_id": sid, "figure_id": fid, "width": 96, "height": 96, "bytes": _jpeg(img)})
-    spectra = [{"spectrum_id": f"10.1/a/fig1/b/s{i}", "subfigure_id": "10.1/a/fig1/b", "series_index": i,
-                "x": PEAK_X.tolist(), "y": _peak(PEAK_X, x0, w).tolist(), "x_unit": "cm⁻¹", "color": "#c80000"}
-               for i, (x0, w) in enumerate(((300, 20), (650, 120)))]
-    for spec, rows in ((ARTICLES, arts), (FIGURES, figs), (SUBFIGURES, subs), (CAPTION_SEGMENTS, segs),
-                       (THUMBNAILS, thumbs), (SPECTRA, spectra)):
-        write_table(lake, spec, conform(rows, spec))
-    return lake
-
-
-@pytest.fixture(scope="module")
-def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A domain CLIP trained for a few steps on the test panels (open_clip local-dir folder)."""
-    out = tmp_path_factory.mktemp("clip") / "model"
-    images = [Image.fromarray(p[4]) for p in PANELS] * 4
-    texts = [p[3] for p in PANELS] * 4
-    train_domain(images, texts, DomainSettings(image_size=32, width=8, steps=25, batch_size=5, lr=3e-3, seed=1),
-                 out)
-    return out
 
 
 @pytest.fixture

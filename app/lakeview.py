@@ -252,17 +252,16 @@ def caption_spans(caption: str, segments: list[dict[str, Any]]) -> list[tuple[st
         own = (seg.get("own_text") or "").strip()
         if not own or not seg.get("label"):
             continue
+        # The same words may serve two labels ("b Raman spectra of Pt. … d Raman spectra of Pt."):
+        # each label takes the first occurrence no other label has taken.
         at = caption.find(own)
-        if at < 0:  # the distributor normalises spaces
-            at = " ".join(caption.split()).find(" ".join(own.split()))
-            if at < 0:
-                continue
-        found.append((at, at + len(own), seg["label"]))
+        while at >= 0 and any(s < at + len(own) and at < e for s, e, _ in found):
+            at = caption.find(own, at + 1)
+        if at >= 0:
+            found.append((at, at + len(own), seg["label"]))
     spans: list[tuple[str, str | None]] = []
     pos = 0
     for start, end, label in sorted(found):
-        if start < pos:
-            continue  # overlapping pieces: the first keeps the text
         if start > pos:
             spans.append((caption[pos:start], None))
         spans.append((caption[start:end], label))

@@ -113,7 +113,9 @@ def shoot(lake: Path, out: Path, query: str, figure_id: str | None = None) -> li
             page.goto(f"{url}/figure?id={urllib.parse.quote(figure_id)}")
         settle(page, "Subfigures")
         shots.append(out / "explorer-figure.png")
-        page.screenshot(path=str(shots[-1]), full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 1500})  # the overlay, caption and subfigure table
+        page.screenshot(path=str(shots[-1]))
+        page.set_viewport_size({"width": 1400, "height": 1000})
         page.goto(f"{url}/browse?class=diffraction")
         settle(page, "subfigures")
         shots.append(out / "explorer-browse.png")

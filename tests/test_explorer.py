@@ -84,6 +84,9 @@ def test_caption_segments_and_overlay(lake_dir: Path) -> None:
     assert view is not None and [s["label"] for s in view.subfigures] == ["a", "b"]
     spans = caption_spans(view.figure["caption"], view.segments)
     assert "".join(t for t, _ in spans) == view.figure["caption"]
+    twice = caption_spans("x. a Raman spectra. b TEM. c Raman spectra.", [
+        {"label": "a", "own_text": "Raman spectra."}, {"label": "c", "own_text": "Raman spectra."}])
+    assert [(t, lab) for t, lab in twice if lab] == [("Raman spectra.", "a"), ("Raman spectra.", "c")]
     assert [(t, lab) for t, lab in spans if lab] == [("TEM image of Au nanoparticles", "a"),
                                                      ("Raman spectrum of graphene", "b")]
     rgb = np.full((view.figure["height"], view.figure["width"], 3), 255, np.uint8)
@@ -123,6 +126,15 @@ def test_search_page_more_like_this_and_spectrum_and_bad_uploads(lake_dir: Path)
     at = app("search", mode="spectrum")
     at.file_uploader(key="spectrum").set_value(("s.csv", b"x,y\n1,oops\n", "text/csv")).run()
     assert "Cannot read this spectrum" in at.error[0].value and "s.csv" in at.error[0].value
+
+
+def test_stem_search_without_a_library_says_what_to_build(lake_dir: Path) -> None:
+    at = app("search", mode="stem")
+    assert at.number_input(key="nm_per_px").value == 0.02
+    buf = io.BytesIO()
+    Image.fromarray(PANELS[0][4]).save(buf, "PNG")
+    at.file_uploader(key="stem").set_value(("haadf.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception and "dvc repro stem_model" in at.error[0].value
 
 
 def test_search_page_reports_a_bad_filter(lake_dir: Path) -> None:

@@ -106,8 +106,11 @@ if view.spectra:
     subs = {s["subfigure_id"]: s for s in view.subfigures}
     for sid, series in by_sub.items():
         sub = subs[sid]
-        st.markdown(f"**{sub['label'] or sid}** — {len(series)} series "
-                    f"(x: {series[0]['x_label'] or series[0]['x_unit'] or 'uncalibrated'})")
+        first = series[0]
+        x_axis = ("uncalibrated" if first["x_scale"] == "none"
+                  else " ".join(x for x in (first["x_label"], first["x_unit"] and f"[{first['x_unit']}]") if x)
+                  or first["x_scale"])
+        st.markdown(f"**{sub['label'] or sid}** — {len(series)} series (x: {x_axis})")
         a, b = st.columns(2)
         if rgb is not None and sub["bbox"]:
             box = tuple(sub["bbox"][k] for k in ("x0", "y0", "x1", "y1"))
@@ -128,4 +131,4 @@ if view.stem_matches:
         for col, m in zip(st.columns(len(matches)), matches, strict=True):
             if m["entry_id"] in images:
                 col.image(images[m["entry_id"]], width="stretch")
-            col.caption(f"{m['rank']}. {m['formula']} · {m['prototype']} · [{m['zone_axis']}] · {m['score']:.3f}")
+            col.caption(f"{m['rank']}. {m['formula']} · {m['prototype']} · {m['zone_axis']} · {m['score']:.3f}")

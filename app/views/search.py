@@ -92,8 +92,8 @@ try:
                         if m.entry_id in images:
                             st.image(images[m.entry_id], width="stretch")
                         st.markdown(f"**{m.formula}** · {m.space_group}")
-                        st.caption(f"{m.prototype} · zone [{m.zone_axis}] · score {m.score:.3f}")
-except (SearchError, InputError) as e:
+                        st.caption(f"{m.prototype} · zone {m.zone_axis} · score {m.score:.3f}")
+except (SearchError, InputError, FileNotFoundError) as e:  # FileNotFoundError: a model not built yet
     st.error(str(e))
     hits = None
 except Exception as e:  # a filter LanceDB cannot parse comes back as its own error types

@@ -511,15 +511,14 @@ def cmd_export(ns: argparse.Namespace) -> int:
 
 
 def cmd_app(ns: argparse.Namespace) -> int:
-    import subprocess
-
     script = Path(__file__).with_name("explorer.py")
     env = os.environ | ({"FIGLAKE_LAKE": str(Path(ns.lake).resolve())} if ns.lake else {})
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", ns.address,
            "--server.port", str(ns.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "viewer"]
-    print(f"figlake explorer on http://{ns.address}:{ns.port}  (Ctrl-C stops it)")
-    return subprocess.call(cmd, env=env)
+    print(f"figlake explorer on http://{ns.address}:{ns.port}  (Ctrl-C stops it)", flush=True)
+    # Become the server (no child left behind when whoever started us stops us).
+    os.execve(sys.executable, cmd, env)
 
 
 # -- crawl ---------------------------------------------------------------------------

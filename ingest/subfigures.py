@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     lake = Lake(Path(section(params, "lake.root")))
     classify = PanelClassifier.load(Path(p["classifier"]["model"]))
     families = keyword_families(section(params, "captions").get("query"))
+    # figures.evaluate only configures the benchmark: changing it must not rebuild the lake.
+    p = {k: v for k, v in p.items() if k != "evaluate"}
     phash = params_hash({"figures": p, "captions": section(params, "captions")})
     max_pixels = int(section(params, "images.max_pixels"))
     figures = lake.read(FIGURES.name, ["figure_id", "article_id", "caption", "image_sha256", "license_spdx",

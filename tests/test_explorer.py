@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +162,7 @@ def test_figure_page_shows_overlay_caption_spectra(lake_dir: Path) -> None:
     assert 'data-label="a"' in html and 'data-label="b"' in html
     assert len(at.get("image")) == 2, "the overlay and the traced plot are shown"
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
+    assert sum("Spectra shaped like series" in p.proto.label for p in at.get("page_link")) == 2
     at = app("figure", id="no/such/figure")
     assert at.error and "No figure" in at.error[0].value
 
@@ -258,3 +260,6 @@ def test_a_real_browser_searches_and_opens_a_figure_page(lake_dir: Path) -> None
             "a", "b"}
         page.screenshot(path=str(shots / "figure.png"), full_page=True)
     assert all((shots / f"{name}.png").stat().st_size > 10_000 for name in ("browse", "search", "figure"))
+    # stopping `figlake app` stops the server itself (it becomes the server: no orphan left running)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)

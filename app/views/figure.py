@@ -119,6 +119,9 @@ if view.spectra:
         b.line_chart(chart, height=260)
         b.download_button("Download CSV", series_csv(series), file_name=f"{sid.replace('/', '_')}.csv",
                           mime="text/csv", key=f"csv-{sid}")
+        for r in series:
+            b.page_link(str(ui.VIEWS / "search.py"), label=f"Spectra shaped like series {r['series_index']}",
+                        icon=":material/timeline:", query_params={"mode": "spectrum", "like": r["spectrum_id"]})
 
 if view.stem_matches:
     st.subheader("STEM structure matches")

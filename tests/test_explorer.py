@@ -48,11 +48,11 @@ def lake_dir(tmp_path_factory: pytest.TempPathFactory, tiny_clip: Path) -> Itera
         yield root
 
 
-def app(page: str, **params: str | list[str]) -> AppTest:
+def app(view: str, **params: str | list[str]) -> AppTest:
     at = AppTest.from_file(EXPLORER, default_timeout=120)
     for k, v in params.items():
         at.query_params[k] = v
-    at.switch_page(f"views/{page}.py")
+    at.switch_page(f"views/{view}.py")
     return at.run()
 
 
@@ -105,6 +105,10 @@ def test_search_page_text_query_from_a_deep_link(lake_dir: Path) -> None:
     assert "graph" in texts(at) and "results" in texts(at)
     links = [p for p in at.get("page_link")]
     assert links, "each result links to its figure page"
+    at = app("search", mode="text", q="Raman spectrum of graphene", page="2")
+    assert at.query_params["page"] == "2"  # (the URL keeps it; 5 results are shown as page 1 of 1)
+    at.text_input(key="q").set_value("TEM image").run()
+    assert "page" not in at.query_params and at.query_params["q"] == "TEM image"
 
 
 def test_search_page_more_like_this_and_spectrum_and_bad_uploads(lake_dir: Path) -> None:

@@ -30,13 +30,15 @@ where = st.text_input("Filter (SQL over subfigure_index, optional)", value=ui.qu
                            "nm_per_px, has_spectra, role, label. Lists: array_has(techniques, 'TEM').")
 hits = None
 like = ui.query_param("like")
+# A changed query or filter starts again at page 1.
+page = ui.query_param("page") if where == ui.query_param("where") else None
 
 try:
     if mode == "text":
         q = st.text_input("Describe what you are looking for", value=ui.query_param("q"), key="q",
                           placeholder="HAADF-STEM image of Pt nanoparticles")
         if q.strip():
-            ui.set_query_params(mode="text", q=q, where=where, page=ui.query_param("page"))
+            ui.set_query_params(mode="text", q=q, where=where, page=page if q == ui.query_param("q") else None)
             with st.spinner("Searching…"):
                 hits = ui.searcher().text(q, where or None, RESULTS)
     elif mode == "image":
@@ -54,7 +56,7 @@ try:
                 st.warning(f"No subfigure {like!r} in the lake.")
             else:
                 st.caption(f"More like subfigure `{like}`")
-                ui.set_query_params(mode="image", like=like, where=where, page=ui.query_param("page"))
+                ui.set_query_params(mode="image", like=like, where=where, page=page)
                 hits = ui.searcher().image_vector(vec, where or None, RESULTS, exclude=like)
     elif mode == "spectrum":
         upload = st.file_uploader("A spectrum: CSV whose first two numeric columns are x, y", type=["csv", "txt"],
@@ -66,7 +68,7 @@ try:
                 st.warning(f"No digitized series {like!r} in the lake.")
             else:
                 st.caption(f"Series shaped like `{like}`")
-                ui.set_query_params(mode="spectrum", like=like, where=where, page=ui.query_param("page"))
+                ui.set_query_params(mode="spectrum", like=like, where=where, page=page)
         if xy is not None:
             st.line_chart({"x": xy[0], "y": xy[1]}, x="x", y="y", height=180)
             with st.spinner("Searching the digitized spectra…"):

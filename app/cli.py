@@ -313,17 +313,16 @@ def cmd_digitize(ns: argparse.Namespace) -> int:
 # -- stem-embed, stem-match --------------------------------------------------------
 
 
-def _stem_matcher(ns: argparse.Namespace) -> Any:
-    """The STEM encoder and library vectors (paths from the options, else params.yaml)."""
+def stem_matcher(model: str | None = None, lake: Path | str | None = None) -> Any:
+    """The STEM encoder and library vectors (given paths, else params.yaml's, else the defaults)."""
     from ingest.stem.match import StemMatcher
 
-    model = ns.model
     if model is None and Path("params.yaml").exists():
         from ingest.config import load_params
 
         model = load_params("params.yaml").get("stem", {}).get("model", {}).get("path")
-    lake = Path(ns.lake) if ns.lake else default_lake()
-    return StemMatcher(Path(model or "data/models/stem/encoder.pt"), lake / "stem_library.lance")
+    root = Path(lake) if lake else default_lake()
+    return StemMatcher(Path(model or "data/models/stem/encoder.pt"), root / "stem_library.lance")
 
 
 def _nm_per_px(args: dict[str, Any], command: str) -> float:
@@ -344,7 +343,7 @@ def cmd_stem_embed(ns: argparse.Namespace) -> int:
     inputs = image_inputs(ns, "stem-embed", nm_per_px=ns.nm_per_px)
     if not inputs:
         return EXIT_USAGE
-    matcher = _stem_matcher(ns)
+    matcher = stem_matcher(ns.model, ns.lake)
 
     def one(args: dict[str, Any]) -> dict[str, Any]:
         nm = None if args.get("nm_per_px") is None else _nm_per_px(args, "stem-embed")
@@ -363,7 +362,7 @@ def cmd_stem_match(ns: argparse.Namespace) -> int:
     inputs = image_inputs(ns, "stem-match", nm_per_px=ns.nm_per_px)
     if not inputs:
         return EXIT_USAGE
-    matcher = _stem_matcher(ns)
+    matcher = stem_matcher(ns.model, ns.lake)
 
     def one(args: dict[str, Any]) -> list[dict[str, Any]]:
         k = int(args.get("k", ns.k))
@@ -506,7 +505,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
     print(f"{report.subfigures} subfigures of {report.figures} figures → {report.out} ({report.format}); "
           f"licences: " + ", ".join(f"{k} {v}" for k, v in report.licences.items()))
     for s in report.skipped:
-        print(f"  skipped {s.get('subfigure_id') or s.get('figure_id')}: {s['reason']}", file=sys.stderr)
+        print(f"  skipped {s['subfigure_id']}: {s['reason']}", file=sys.stderr)
     return EXIT_OK
 
 

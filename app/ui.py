@@ -49,11 +49,9 @@ def searcher() -> Any:
 
 @st.cache_resource(show_spinner="Loading the STEM encoder and library…")
 def stem_matcher() -> Any:
-    import argparse
+    from app.cli import stem_matcher as make_matcher
 
-    from app.cli import _stem_matcher
-
-    return _stem_matcher(argparse.Namespace(model=None, lake=str(lake().root)))
+    return make_matcher(lake=lake().root)
 
 
 def require_lake() -> bool:

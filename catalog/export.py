@@ -129,7 +129,7 @@ def export(lake: Lake, where: str | None, fmt: str, out: Path,
     _check_out(out)
     report = ExportReport(fmt, str(out))
     read = figure_image_reader(lake)
-    figures: dict[str, np.ndarray | None] = {}
+    figures: dict[str, np.ndarray | str] = {}  # figure_id → its image, or why it cannot be read
     kept: list[tuple[dict[str, Any], np.ndarray]] = []
     for n, row in enumerate(rows):
         fid = row["figure_id"]
@@ -137,13 +137,12 @@ def export(lake: Lake, where: str | None, fmt: str, out: Path,
             try:
                 figures[fid] = read(fid)
             except InputError as e:
-                figures[fid] = None
-                report.skipped.append({"figure_id": fid, "reason": str(e)})
+                figures[fid] = str(e)
         rgb = figures[fid]
-        if rgb is not None:
-            kept.append((row, rgb))
+        if isinstance(rgb, str):
+            report.skipped.append({"subfigure_id": row["subfigure_id"], "reason": rgb})
         else:
-            report.skipped.append({"subfigure_id": row["subfigure_id"], "reason": "its figure image is unreadable"})
+            kept.append((row, rgb))
         if progress:
             progress(n + 1, len(rows))
     writer = {"parquet": _write_parquet, "coco": _write_coco, "hf": _write_hf}[fmt]

@@ -88,9 +88,9 @@ def read_spectrum_csv(data: bytes | str | Path, source: str | None = None) -> tu
                 values.append(float(cell))
             except ValueError:
                 continue
-        if len(values) >= 2:
+        if len(values) >= 2 and np.isfinite(values[:2]).all():  # "nan"/"inf" parse as floats: not data
             xs.append(values[0])
             ys.append(values[1])
     if len(xs) < MIN_POINTS:
-        raise SpectrumError(source, f"{len(xs)} rows with two numbers; need at least {MIN_POINTS} (x, y) rows")
+        raise SpectrumError(source, f"{len(xs)} rows with two finite numbers; need at least {MIN_POINTS} (x, y) rows")
     return np.asarray(xs), np.asarray(ys)

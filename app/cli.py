@@ -463,12 +463,11 @@ def cmd_sql(ns: argparse.Namespace) -> int:
     import duckdb
 
     from catalog.duck import ReadOnlySqlError, query
-    from catalog.tables import Lake
+    from catalog.storage import StorageError, open_lake
 
-    lake = Lake(Path(ns.lake) if ns.lake else default_lake())
     try:
-        table = query(lake, ns.query)
-    except (ReadOnlySqlError, FileNotFoundError) as e:
+        table = query(open_lake(ns.lake or default_lake()), ns.query)
+    except (ReadOnlySqlError, FileNotFoundError, StorageError) as e:
         print(f"figlake sql: {e}", file=sys.stderr)
         return EXIT_USAGE
     except duckdb.Error as e:
@@ -520,6 +519,30 @@ def cmd_app(ns: argparse.Namespace) -> int:
     os.execve(sys.executable, cmd, env)
 
 
+def cmd_publish(ns: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from catalog.storage import StorageError, publish
+    from catalog.tables import Lake
+
+    with tqdm(desc="publish", unit="file", disable=ns.json) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            report = publish(Lake(Path(ns.lake) if ns.lake else default_lake()), ns.uri, progress)
+        except (StorageError, FileNotFoundError) as e:
+            print(f"figlake publish: {e}", file=sys.stderr)
+            return EXIT_USAGE
+    if ns.json:
+        print(_dumps(report.as_json(), pretty=True))
+    else:
+        print(f"{report.uri}: {report.uploaded} files uploaded ({report.bytes_uploaded / 1e6:.1f} MB), "
+              f"{report.unchanged} unchanged, {report.deleted} deleted")
+    return EXIT_OK
+
+
 # -- crawl ---------------------------------------------------------------------------
 
 
@@ -542,14 +565,19 @@ def cmd_summary(ns: argparse.Namespace) -> int:
     from catalog.build import lake_summary
     from catalog.duck import query
     from catalog.examples import EXAMPLE_QUERIES
+    from catalog.storage import ObjectLake, StorageError, open_lake
     from catalog.tables import Lake
 
-    lake = Lake(Path(ns.lake) if ns.lake else default_lake())
-    if not lake.root.is_dir():
-        print(f"figlake summary: {lake.root}: no lake here (build it with `make demo` or `dvc repro`)",
-              file=sys.stderr)
+    try:
+        lake = open_lake(ns.lake or default_lake())
+        if isinstance(lake, Lake) and not lake.root.is_dir() or isinstance(lake, ObjectLake) and not lake.store.files():
+            print(f"figlake summary: {lake.root}: no lake here (build it with `make demo` or `dvc repro`)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        summary = lake_summary(lake)
+    except StorageError as e:
+        print(f"figlake summary: {e}", file=sys.stderr)
         return EXIT_USAGE
-    summary = lake_summary(lake)
     if ns.json:
         print(_dumps(summary, pretty=True))
         return EXIT_OK
@@ -612,7 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Writes, ATTACH, COPY, INSTALL/LOAD and file-reading functions are refused.")
     p.add_argument("query", help='e.g. "SELECT count(*) FROM figures"')
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--lake", help="lake root (default: params.yaml lake.root, or $FIGLAKE_LAKE)")
+    p.add_argument("--lake", help="lake root: a folder, or a lake published to s3://bucket/prefix "
+                                  "(default: params.yaml lake.root, or $FIGLAKE_LAKE)")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("captions", help="distribute captions to subfigure labels; scales, keywords",
@@ -736,8 +765,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default="params.yaml")
     p.set_defaults(func=cmd_crawl)
 
+    p = sub.add_parser("publish", help="copy the lake to object storage (s3://bucket/prefix), incrementally",
+                       description="Copy a built lake to an S3-compatible object store, incrementally (unchanged "
+                                   "files are not sent again; Lance data before its manifests, so readers of the "
+                                   "remote copy never see a half-published version). Then `figlake sql` and "
+                                   "`figlake summary` read it there with --lake s3://…. Settings: AWS_ENDPOINT_URL "
+                                   "(for MinIO, Ceph, …), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.")
+    p.add_argument("uri", help="s3://bucket/prefix")
+    p.add_argument("--lake", help="local lake root (default: params.yaml lake.root)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_publish)
+
     p = sub.add_parser("summary", help="what the lake holds, and example queries")
-    p.add_argument("--lake", help="lake root")
+    p.add_argument("--lake", help="lake root: a folder, or a lake published to s3://bucket/prefix")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_summary)
 

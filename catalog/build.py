@@ -14,12 +14,13 @@ from typing import Any
 
 from catalog.duck import build_catalog_file, connect_read_only
 from catalog.schema import QUARANTINE, SUBFIGURE_INDEX, TABLES, VECTORS
+from catalog.storage import ObjectLake
 from catalog.tables import Lake, write_parquet_atomic
 from ingest.config import section
 from ingest.stage import stage_params, write_metrics
 
 
-def lake_summary(lake: Lake) -> dict[str, Any]:
+def lake_summary(lake: Lake | ObjectLake) -> dict[str, Any]:
     """Rows per table and quarantined items per stage."""
     summary: dict[str, Any] = {"tables": {name: lake.count(name) for name in TABLES}}
     per_stage: dict[str, int] = {}

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from catalog.schema import QUARANTINE, SQL_TABLES, SUBFIGURE_INDEX, TABLES
+from catalog.storage import ObjectLake
 from catalog.tables import Lake
 
 CATALOG_FILE = "catalog.duckdb"
@@ -87,17 +88,32 @@ def build_catalog_file(lake: Lake) -> Path:
     return target
 
 
-def connect_read_only(lake: Lake) -> duckdb.DuckDBPyConnection:
+def _register_object_lake(con: duckdb.DuckDBPyConnection, lake: ObjectLake) -> None:
+    """Views over a published lake: its Parquet tables as Arrow datasets on the object store."""
+    for name in SQL_TABLES:
+        if lake.exists(name):
+            con.register(f"_arrow_{name}", lake.dataset(name))
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "_arrow_{name}"')
+        else:
+            con.execute(f'CREATE VIEW "{name}" AS {_empty_select(con, name)}')
+
+
+def connect_read_only(lake: Lake | ObjectLake) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with a view per lake table, locked to reading the lake."""
-    if not lake.root.is_dir():
-        raise FileNotFoundError(f"{lake.root}: no lake here (build it with `dvc repro`)")
     con = duckdb.connect(":memory:")
-    for name, select in view_definitions(con, lake, relative=False).items():
-        con.execute(f'CREATE VIEW "{name}" AS {select}')
-    root = str(lake.root.resolve()) + "/"
+    if isinstance(lake, ObjectLake):
+        _register_object_lake(con, lake)
+        root = None
+    else:
+        if not lake.root.is_dir():
+            raise FileNotFoundError(f"{lake.root}: no lake here (build it with `dvc repro`)")
+        for name, select in view_definitions(con, lake, relative=False).items():
+            con.execute(f'CREATE VIEW "{name}" AS {select}')
+        root = str(lake.root.resolve()) + "/"
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
-    con.execute(f"SET allowed_directories = [{_sql_string(root)}]")
+    # A published lake is read through registered Arrow datasets: DuckDB itself may open no file.
+    con.execute(f"SET allowed_directories = [{_sql_string(root)}]" if root else "SET allowed_directories = []")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
@@ -148,7 +164,7 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
                     )
 
 
-def query(lake: Lake, sql: str) -> pa.Table:
+def query(lake: Lake | ObjectLake, sql: str) -> pa.Table:
     """Run read-only SQL over the lake and return the result as Arrow."""
     con = connect_read_only(lake)
     try:

@@ -17,6 +17,10 @@ class InputError(Exception):
         self.item = item
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Pickled with (item, reason), not the formatted message: a worker process (Ray) sends it back whole.
+        return self.__class__, (self.item, self.reason)
+
 
 class UnreadablePageError(InputError):
     """The page could not be parsed (malformed markup, wrong encoding)."""

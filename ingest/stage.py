@@ -43,6 +43,7 @@ from catalog.schema import QUARANTINE, TableSpec, conform
 from catalog.tables import Lake, write_parquet_atomic, write_table
 from ingest.config import load_params
 from ingest.errors import InputError
+from ingest.executor import Executor, LocalExecutor
 from ingest.provenance import params_hash
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class Stage:
         work_root: Path,
         checkpoint_every: int = 25,
         content_addressed: Sequence[str] = (),
+        executor: Executor | None = None,
     ) -> None:
         self.name = name
         self.lake = lake
@@ -183,6 +185,7 @@ class Stage:
         # Tables whose key is a content hash: a repeated key is the same content,
         # expected (one image in two figures) and not worth a quarantine note.
         self.content_addressed = set(content_addressed)
+        self.executor = executor or LocalExecutor()
 
     def run(
         self,
@@ -213,15 +216,11 @@ class Stage:
 
         bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=self.name, unit="item",
                    disable=not progress, mininterval=1.0)
-        for key, item in todo:
-            try:
-                result = process(item)
-            except InputError as e:
-                log.warning("%s: quarantined %s", self.name, e)
-                result = ItemResult(problems=[e])
+        for key, result in self.executor.map(process, todo):
             for table, rows in result.rows.items():
                 pending.setdefault(table, []).extend(rows)
             for problem in result.problems:
+                log.warning("%s: quarantined %s", self.name, problem)
                 pending.setdefault(QUARANTINE.name, []).append(quarantine_row(self.name, problem))
             pending_items.append(key)
             bar.update()

@@ -27,6 +27,7 @@ from ingest.captions import distribute_caption
 from ingest.captions.keywords import query_keywords
 from ingest.config import section
 from ingest.errors import CorruptImageError
+from ingest.executor import executor_from_params
 from ingest.figures.classify import PanelClassifier
 from ingest.figures.geometry import Box
 from ingest.figures.records import ScaleBar, Separation
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
                                        "license_url"]).to_pylist()
     read_image = lake.image_reader()
     stage = Stage(STAGE, lake, [SUBFIGURES, SCALE_BARS, THUMBNAILS], {"figures": p}, Path(
-        section(params, "lake.work_root")), checkpoint_every=int(section(params, "stage.checkpoint_every")))
+        section(params, "lake.work_root")), checkpoint_every=int(section(params, "stage.checkpoint_every")),
+        executor=executor_from_params(section(params, "stage")))
 
     def process(fig: dict[str, Any]) -> ItemResult:
         result = ItemResult()

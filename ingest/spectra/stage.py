@@ -18,12 +18,14 @@ from typing import Any
 from catalog.schema import SPECTRA, SUBFIGURES
 from catalog.tables import Lake
 from ingest.config import section
+from ingest.executor import executor_from_params
 from ingest.images import figure_image_reader
 from ingest.provenance import extractor, params_hash
 from ingest.spectra.digitize import Digitized, digitize
 from ingest.stage import ItemResult, Stage, report_metrics, stage_params
 
 STAGE = "spectra"
+MIN_SIDE = 16  # px: a smaller plot crop holds no readable axes
 
 
 def spectrum_rows(subfigure_id: str, d: Digitized, phash: str) -> list[dict[str, Any]]:
@@ -51,6 +53,10 @@ def spectrum_rows(subfigure_id: str, d: Digitized, phash: str) -> list[dict[str,
     } for i, s in enumerate(d.series)]
 
 
+def _digitizable(b: dict[str, int]) -> bool:
+    return b["y1"] - b["y0"] >= MIN_SIDE and b["x1"] - b["x0"] >= MIN_SIDE
+
+
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "spectra")
@@ -64,25 +70,28 @@ def main(argv: list[str] | None = None) -> None:
             graphs.setdefault(sub["figure_id"], []).append(sub)
     figure_rgb = figure_image_reader(lake, max_pixels)
     stage = Stage(STAGE, lake, [SPECTRA], {"spectra": p}, Path(section(params, "lake.work_root")),
-                  checkpoint_every=int(section(params, "stage.checkpoint_every")))
-    found = {"graphs": 0, "graphs_with_series": 0}
+                  checkpoint_every=int(section(params, "stage.checkpoint_every")),
+                  executor=executor_from_params(section(params, "stage")))
 
     def process(figure_id: str) -> ItemResult:
         result = ItemResult()
         rgb = figure_rgb(figure_id)
         for sub in sorted(graphs[figure_id], key=lambda s: s["subfigure_id"]):
             b = sub["bbox"]
+            if not _digitizable(b):
+                continue
             crop = rgb[b["y0"]:b["y1"], b["x0"]:b["x1"]]
-            if crop.shape[0] < 16 or crop.shape[1] < 16:
+            if crop.shape[0] < MIN_SIDE or crop.shape[1] < MIN_SIDE:  # a box reaching past the image
                 continue
             rows = spectrum_rows(sub["subfigure_id"], digitize(crop, method), phash)
-            found["graphs"] += 1
-            found["graphs_with_series"] += bool(rows)
             for row in rows:
                 result.add(SPECTRA.name, row)
         return result
 
     report = stage.run([(f, f) for f in sorted(graphs)], process)
+    # Counted from what was written, not in ``process``: it may run in other processes (stage.executor: ray).
+    found = {"graphs": sum(_digitizable(s["bbox"]) for subs in graphs.values() for s in subs),
+             "graphs_with_series": len(set(lake.read(SPECTRA.name, ["subfigure_id"])["subfigure_id"].to_pylist()))}
     report_metrics(STAGE, report.as_metrics() | found)
 
 

@@ -68,6 +68,35 @@ def write_params(root: Path, corpus_paths: list[Path], checkpoint_every: int = 2
     return path
 
 
+def synthetic_journal(root: Path, articles: int, checkpoint_every: int = 25) -> Path:
+    """params.yaml for a synthetic journal of ``articles`` generated under ``root``, with a panel
+    classifier trained for a few steps (so the figures stage can run); returns the params path."""
+    from ingest.train_classifier import build_dataset, train
+
+    params = write_params(root, [], checkpoint_every=checkpoint_every, synth=root / "synth", synth_articles=articles)
+    x, f, y, groups = build_dataset(seed=3, figures=8, jitters=1, extras=2, workers=1)
+    model, _ = train(x, f, y, groups, epochs=2, seed=3, holdout=0.25)
+    model.save(root / "panels.pt")
+    p = yaml.safe_load(params.read_text())
+    p["figures"]["classifier"]["model"] = str(root / "panels.pt")
+    params.write_text(yaml.safe_dump(p))
+    run_module("ingest.synthesize", root, "--params", str(params))
+    return params
+
+
+def clip_params(root: Path, tiny_clip: Path, batch_rows: int = 2) -> Path:
+    """params.yaml for the lake under ``root`` with the tiny domain CLIP and small embed batches."""
+    from embeddings.clip import LOCAL_DIR
+
+    path = write_params(root, [])
+    params = yaml.safe_load(path.read_text())
+    params["embed"]["clip"]["model"] = LOCAL_DIR + str(tiny_clip)
+    params["embed"]["clip"]["train"]["out"] = str(tiny_clip)
+    params["embed"]["index"]["batch_rows"] = batch_rows
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
 def run_module(module: str, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python -m module`` as the pipeline does, in ``cwd``."""
     proc = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,

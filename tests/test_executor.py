@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import run_module, write_params
+from conftest import run_module, synthetic_journal
 
 from catalog.schema import FIGURES
 from catalog.tables import Lake
@@ -54,16 +54,8 @@ def test_ray_stage_equals_local_stage(tmp_path: Path) -> None:
 
 
 def test_figures_stage_on_ray_writes_the_same_tables(tmp_path: Path) -> None:
-    from ingest.train_classifier import build_dataset, train
-
-    params = write_params(tmp_path, [], synth=tmp_path / "synth", synth_articles=1)
-    x, f, y, groups = build_dataset(seed=3, figures=8, jitters=1, extras=2, workers=1)
-    model, _ = train(x, f, y, groups, epochs=2, seed=3, holdout=0.25)
-    model.save(tmp_path / "panels.pt")
+    params = synthetic_journal(tmp_path, articles=1)
     p = yaml.safe_load(params.read_text())
-    p["figures"]["classifier"]["model"] = str(tmp_path / "panels.pt")
-    params.write_text(yaml.safe_dump(p))
-    run_module("ingest.synthesize", tmp_path, "--params", str(params))
     run_module("ingest.collect", tmp_path, "--params", str(params))
     outputs = ["subfigures.parquet", "scale_bars.parquet", "quarantine/figures.parquet"]
     run_module("ingest.subfigures", tmp_path, "--params", str(params))

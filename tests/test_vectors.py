@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import figlake, write_params
+from conftest import clip_params, figlake
 from PIL import Image
 from small_lake import ARTICLE, PANELS, _peak, write_lake
 
@@ -30,13 +30,7 @@ def lake_params(tmp_path: Path, tiny_clip: Path, monkeypatch: pytest.MonkeyPatch
     metrics/ there)."""
     monkeypatch.chdir(tmp_path)
     write_lake(tmp_path / "lake")
-    path = write_params(tmp_path, [])
-    params = yaml.safe_load(path.read_text())
-    params["embed"]["clip"]["model"] = LOCAL_DIR + str(tiny_clip)
-    params["embed"]["clip"]["train"]["out"] = str(tiny_clip)
-    params["embed"]["index"]["batch_rows"] = 2
-    path.write_text(yaml.safe_dump(params))
-    return path
+    return clip_params(tmp_path, tiny_clip)
 
 
 def _metrics(tmp_path: Path) -> dict:

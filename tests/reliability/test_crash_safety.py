@@ -23,8 +23,7 @@ import lance
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from conftest import REPO, run_module, write_params
+from conftest import REPO, clip_params, run_module, synthetic_journal
 
 from catalog.tables import Lake
 
@@ -77,17 +76,8 @@ def resumed_items(root: Path, stage: str) -> int:
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic journal (4 articles) collected into a lake, with a small panel classifier."""
-    from ingest.train_classifier import build_dataset, train
-
     root = tmp_path_factory.mktemp("crash")
-    params = write_params(root, [], synth=root / "synth", synth_articles=4, checkpoint_every=2)
-    x, f, y, groups = build_dataset(seed=3, figures=8, jitters=1, extras=2, workers=1)
-    model, _ = train(x, f, y, groups, epochs=2, seed=3, holdout=0.25)
-    model.save(root / "panels.pt")
-    p = yaml.safe_load(params.read_text())
-    p["figures"]["classifier"]["model"] = str(root / "panels.pt")
-    params.write_text(yaml.safe_dump(p))
-    run_module("ingest.synthesize", root, "--params", str(params))
+    synthetic_journal(root, articles=4, checkpoint_every=2)
     return root
 
 
@@ -138,17 +128,10 @@ def test_sigkilled_embed_resumes_to_the_same_vectors(tmp_path: Path, tiny_clip: 
     import numpy as np
     from small_lake import PANELS, write_lake
 
-    from embeddings.clip import LOCAL_DIR
-
     # 24 subfigures in batches of 2: twelve commits to kill between
     panels = [(key, label, *PANELS[i % len(PANELS)][2:]) for key in "AB" for i, label in enumerate("abcdefghijkl")]
     write_lake(tmp_path / "lake", panels)
-    params = write_params(tmp_path, [])
-    p = yaml.safe_load(params.read_text())
-    p["embed"]["clip"]["model"] = LOCAL_DIR + str(tiny_clip)
-    p["embed"]["clip"]["train"]["out"] = str(tiny_clip)
-    p["embed"]["index"]["batch_rows"] = 2
-    params.write_text(yaml.safe_dump(p))
+    params = clip_params(tmp_path, tiny_clip)
     vectors = tmp_path / "lake" / "vectors.lance"
     run_module("embeddings.embed", tmp_path, "--params", str(params))
     clean = lance.dataset(vectors).to_table().sort_by("subfigure_id")

@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.installed
 RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: demo benchmarks test test-all lint install lock clean stem-full chromium screenshots
+.PHONY: demo benchmarks test test-all lint install lock clean stem-full chromium screenshots checkpoints
 
 # 1. Install, build the embedded default lake with `dvc repro` (every stage the catalog depends on:
 #    sources, captions, figures, spectra, STEM, vectors), show what it holds.
@@ -12,7 +12,7 @@ demo: $(STAMP)
 	$(RUN) dvc repro catalog
 	$(RUN) figlake summary
 	@echo "\nActivate the environment to use figlake and dvc directly:  . .venv/bin/activate"
-	@echo "Measure it: make benchmarks (the evaluate_* stages, ~8 min; then dvc metrics show)"
+	@echo "Measure it: make benchmarks (the evaluate_* stages, ~15 min; then dvc metrics show)"
 
 # The evaluate_* stages: every benchmark, written to metrics/*.json and reports/*.md.
 benchmarks: $(STAMP)
@@ -36,6 +36,12 @@ test-all: $(STAMP) chromium
 stem-full: $(STAMP)
 	$(RUN) dvc repro stem_library
 	$(RUN) python -m ingest.stem.full
+
+# Retrain the committed models (models/: panel classifier, STEM encoder) whose code or training settings
+# changed, by their own stages, and refresh the committed copies (ingest/checkpoints.py; ~20 min on 2 cores).
+checkpoints: $(STAMP)
+	$(RUN) dvc repro stem_library
+	$(RUN) python -m ingest.checkpoints refresh
 
 # The README's screenshots of the explorer on the lake (after make demo).
 screenshots: $(STAMP) chromium

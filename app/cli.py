@@ -19,15 +19,26 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ITEM_FAILED, EXIT_USAGE = 0, 1, 2
+LAKE_HELP = ("lake root: a folder (default: $FIGLAKE_LAKE, else params.yaml lake.root), or a lake published to "
+             "s3://bucket/prefix, read in place (endpoint and credentials from the AWS_* variables)")
 
 
 # -- helpers -----------------------------------------------------------------
 
 
-def default_lake() -> Path:
-    """The lake root: $FIGLAKE_LAKE, else params.yaml's lake.root in this folder, else data/lake."""
+def lake_location(root: str | Path) -> str | Path:
+    """A lake root as given: an s3:// URI of a published lake stays a string, anything else is a folder."""
+    from catalog.storage import is_uri
+
+    return str(root) if is_uri(root) else Path(root)
+
+
+def default_lake() -> str | Path:
+    """The lake root: $FIGLAKE_LAKE, else params.yaml's lake.root in this folder, else data/lake (a
+    local folder, or the s3:// URI of a published lake, which the reading commands and the explorer
+    read in place)."""
     if env := os.environ.get("FIGLAKE_LAKE"):
-        return Path(env)
+        return lake_location(env)
     if Path("params.yaml").exists():
         from ingest.config import load_params
 
@@ -321,8 +332,9 @@ def stem_matcher(model: str | None = None, lake: Path | str | None = None) -> An
         from ingest.config import load_params
 
         model = load_params("params.yaml").get("stem", {}).get("model", {}).get("path")
-    root = Path(lake) if lake else default_lake()
-    return StemMatcher(Path(model or "data/models/stem/encoder.pt"), root / "stem_library.lance")
+    from catalog.storage import open_lake
+
+    return StemMatcher(Path(model or "data/models/stem/encoder.pt"), open_lake(lake or default_lake()))
 
 
 def _nm_per_px(args: dict[str, Any], command: str) -> float:
@@ -379,7 +391,7 @@ def cmd_stem_match(ns: argparse.Namespace) -> int:
 # -- search ------------------------------------------------------------------------
 
 
-def searcher(lake: Path | None = None, params_path: str = "params.yaml") -> Any:
+def searcher(lake: Path | str | None = None, params_path: str = "params.yaml") -> Any:
     """A Searcher over the lake with params.yaml's image model and search settings (defaults without it)."""
     from embeddings.search import Searcher, SearchSettings
 
@@ -394,6 +406,7 @@ def searcher(lake: Path | None = None, params_path: str = "params.yaml") -> Any:
 
 
 def cmd_search(ns: argparse.Namespace) -> int:
+    from catalog.storage import StorageError
     from embeddings.search import SearchError
     from ingest.errors import InputError
 
@@ -401,7 +414,7 @@ def cmd_search(ns: argparse.Namespace) -> int:
     if len(given) != 1:
         print("figlake search: give exactly one of TEXT, --image PATH, --spectrum CSV", file=sys.stderr)
         return EXIT_USAGE
-    s = searcher(Path(ns.lake) if ns.lake else None)
+    s = searcher(ns.lake)
     try:
         if ns.text:
             hits = s.text(ns.text, ns.where, ns.k)
@@ -412,7 +425,7 @@ def cmd_search(ns: argparse.Namespace) -> int:
 
             x, y = read_spectrum_csv(Path(ns.spectrum))
             hits = s.spectrum(x, y, ns.where, ns.k, source=ns.spectrum)
-    except (SearchError, InputError, FileNotFoundError) as e:
+    except (SearchError, InputError, FileNotFoundError, StorageError) as e:
         print(f"figlake search: {e}", file=sys.stderr)
         return EXIT_USAGE
     if ns.json:
@@ -485,9 +498,9 @@ def cmd_export(ns: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from catalog.export import ExportError, export
-    from catalog.tables import Lake
+    from catalog.storage import StorageError, open_lake
 
-    lake = Lake(Path(ns.lake) if ns.lake else default_lake())
+    lake = open_lake(ns.lake or default_lake())
     with tqdm(desc="export", unit="subfigure", disable=ns.json) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -495,7 +508,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
 
         try:
             report = export(lake, ns.where, ns.format, Path(ns.out), progress)
-        except (ExportError, FileNotFoundError) as e:
+        except (ExportError, FileNotFoundError, StorageError) as e:
             print(f"figlake export: {e}", file=sys.stderr)
             return EXIT_USAGE
     if ns.json:
@@ -510,7 +523,8 @@ def cmd_export(ns: argparse.Namespace) -> int:
 
 def cmd_app(ns: argparse.Namespace) -> int:
     script = Path(__file__).with_name("explorer.py")
-    env = os.environ | ({"FIGLAKE_LAKE": str(Path(ns.lake).resolve())} if ns.lake else {})
+    root = lake_location(ns.lake) if ns.lake else None
+    env = os.environ | ({"FIGLAKE_LAKE": str(root.resolve() if isinstance(root, Path) else root)} if root else {})
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", ns.address,
            "--server.port", str(ns.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "viewer"]
@@ -531,7 +545,10 @@ def cmd_publish(ns: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         try:
-            report = publish(Lake(Path(ns.lake) if ns.lake else default_lake()), ns.uri, progress)
+            source = lake_location(ns.lake or default_lake())
+            if not isinstance(source, Path):
+                raise StorageError(f"{source}: publish copies a local lake folder (this is already a published one)")
+            report = publish(Lake(source), ns.uri, progress)
         except (StorageError, FileNotFoundError) as e:
             print(f"figlake publish: {e}", file=sys.stderr)
             return EXIT_USAGE
@@ -640,8 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Writes, ATTACH, COPY, INSTALL/LOAD and file-reading functions are refused.")
     p.add_argument("query", help='e.g. "SELECT count(*) FROM figures"')
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--lake", help="lake root: a folder, or a lake published to s3://bucket/prefix "
-                                  "(default: params.yaml lake.root, or $FIGLAKE_LAKE)")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("captions", help="distribute captions to subfigure labels; scales, keywords",
@@ -698,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nm-per-px", type=float, help="the images' pixel size (default: already the library's)")
     p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ..., "nm_per_px": ...} object per line')
     p.add_argument("--model", help="encoder checkpoint (default: params.yaml stem.model.path)")
-    p.add_argument("--lake", help="lake root holding stem_library.lance")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stem_embed)
 
@@ -712,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5, help="number of structures (default 5)")
     p.add_argument("--batch", metavar="FILE.jsonl", help='one {"image": ..., "nm_per_px": ...} object per line')
     p.add_argument("--model", help="encoder checkpoint (default: params.yaml stem.model.path)")
-    p.add_argument("--lake", help="lake root holding stem_library.lance")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stem_match)
 
@@ -729,7 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spectrum", metavar="CSV", help="query spectrum: a CSV whose first two numeric columns are x, y")
     p.add_argument("--where", metavar="SQL", help="filter applied before ranking")
     p.add_argument("--k", type=int, default=10, help="number of results (default 10)")
-    p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -743,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="e.g. \"class = 'microscopy' AND nm_per_px IS NOT NULL\" (default: everything)")
     p.add_argument("--format", choices=("parquet", "coco", "hf"), default="parquet")
     p.add_argument("--out", required=True, metavar="DIR", help="new or empty output folder")
-    p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
 
@@ -751,7 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Start the Streamlit explorer on the lake: search (text, image, spectrum, STEM), "
                                    "browse with facets, figure pages with overlays, a read-only SQL console and "
                                    "dataset export.")
-    p.add_argument("--lake", help="lake root (default: params.yaml lake.root)")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8501)
     p.set_defaults(func=cmd_app)
@@ -777,7 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("summary", help="what the lake holds, and example queries")
-    p.add_argument("--lake", help="lake root: a folder, or a lake published to s3://bucket/prefix")
+    p.add_argument("--lake", help=LAKE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_summary)
 

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from catalog.duck import INDEX_VIEW
-from catalog.tables import Lake
+from catalog.storage import AnyLake
 
 # facet → (column of subfigure_index, whether the column is a list)
 LIST_FACETS = {"technique": "techniques", "keyword": "keywords"}
@@ -133,29 +133,27 @@ def browse(con: duckdb.DuckDBPyConnection, where: str | None, limit: int, offset
     return rows.to_pylist()
 
 
-def thumbnails(lake: Lake, ids: list[str]) -> dict[str, bytes]:
+def thumbnails(lake: AnyLake, ids: list[str]) -> dict[str, bytes]:
     """subfigure_id → thumbnail image bytes (the figures stage's thumbnails table)."""
     return {r["subfigure_id"]: r["bytes"] for r in _lance_rows(lake, "thumbnails", "subfigure_id", ids,
                                                                ["subfigure_id", "bytes"])}
 
 
-def _lance_rows(lake: Lake, table: str, key: str, ids: list[str], columns: list[str]) -> list[dict[str, Any]]:
-    import lance
-
+def _lance_rows(lake: AnyLake, table: str, key: str, ids: list[str], columns: list[str]) -> list[dict[str, Any]]:
     from embeddings.index import key_in
 
     if not ids or not lake.exists(table):
         return []
-    return lance.dataset(str(lake.path(table))).to_table(columns=columns, filter=key_in(key, ids)).to_pylist()
+    return lake.lance(table).to_table(columns=columns, filter=key_in(key, ids)).to_pylist()
 
 
-def subfigure_vector(lake: Lake, subfigure_id: str) -> np.ndarray | None:
+def subfigure_vector(lake: AnyLake, subfigure_id: str) -> np.ndarray | None:
     """A subfigure's image vector (for "more like this"), or None when it has none."""
     rows = _lance_rows(lake, "vectors", "subfigure_id", [subfigure_id], ["image_vector"])
     return np.asarray(rows[0]["image_vector"], np.float32) if rows and rows[0]["image_vector"] else None
 
 
-def library_images(lake: Lake, entry_ids: list[str]) -> dict[str, bytes]:
+def library_images(lake: AnyLake, entry_ids: list[str]) -> dict[str, bytes]:
     """STEM library entry → its simulated image (PNG)."""
     return {r["entry_id"]: r["image"] for r in _lance_rows(lake, "stem_library", "entry_id", entry_ids,
                                                            ["entry_id", "image"])}

@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import streamlit as st
 
+from catalog.storage import AnyLake, ObjectLake, open_lake
 from catalog.tables import Lake
 
 PAGE_SIZE = 12
@@ -22,10 +23,12 @@ VIEWS = Path(__file__).with_name("views")
 
 
 @st.cache_resource(show_spinner=False)
-def lake() -> Lake:
+def lake() -> AnyLake:
+    """The lake the explorer shows: a local folder, or a published lake read in place on object storage."""
     from app.cli import default_lake
 
-    return Lake(default_lake().resolve())
+    root = default_lake()
+    return open_lake(root.resolve() if isinstance(root, Path) else root)
 
 
 @st.cache_resource(show_spinner="Opening the catalog…")
@@ -36,8 +39,13 @@ def _catalog(root: str) -> duckdb.DuckDBPyConnection:
 
 
 def catalog() -> duckdb.DuckDBPyConnection:
-    """A cursor on the shared read-only catalog (one per script run: cursors are cheap and private)."""
-    return _catalog(str(lake().root)).cursor()
+    """The read-only catalog for one script run. A local lake: a cursor on the shared connection (cursors
+    are cheap and private). A published lake: a connection of its own — its tables are Arrow datasets
+    registered with a connection, which DuckDB keeps private to it, so a cursor would not see them."""
+    from catalog.duck import connect_read_only
+
+    here = lake()
+    return connect_read_only(here) if isinstance(here, ObjectLake) else _catalog(str(here.root)).cursor()
 
 
 @st.cache_resource(show_spinner="Loading the search models…")
@@ -56,7 +64,7 @@ def stem_matcher() -> Any:
 
 def require_lake() -> bool:
     """Say clearly when there is no lake yet (and stop the page)."""
-    if not (lake().root / "subfigures.parquet").exists():
+    if not lake().exists("subfigures"):
         st.error(f"No lake at `{lake().root}` yet. Build it with `make demo` (or `dvc repro catalog`), "
                  "or point `FIGLAKE_LAKE` at one.")
         st.stop()

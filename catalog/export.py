@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from catalog.duck import INDEX_VIEW, ReadOnlySqlError, check_read_only, connect_read_only
-from catalog.tables import Lake
+from catalog.storage import AnyLake
 from ingest.figures.classify import CLASSES
 
 FORMATS = ("parquet", "coco", "hf")
@@ -77,7 +77,7 @@ def selection_sql(where: str | None, limit: int | None = None) -> str:
         ORDER BY i.figure_id, i.subfigure_id {lim}"""
 
 
-def select(lake: Lake, where: str | None, limit: int | None = None) -> list[dict[str, Any]]:
+def select(lake: AnyLake, where: str | None, limit: int | None = None) -> list[dict[str, Any]]:
     """Rows of the selection (``where``: SQL over subfigure_index; read-only, checked)."""
     sql = selection_sql(where, limit)
     con = connect_read_only(lake)
@@ -117,7 +117,7 @@ def _check_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def export(lake: Lake, where: str | None, fmt: str, out: Path,
+def export(lake: AnyLake, where: str | None, fmt: str, out: Path,
            progress: Callable[[int, int], None] | None = None) -> ExportReport:
     """Write the selection as a ``fmt`` dataset into the (new or empty) folder ``out``."""
     from ingest.errors import InputError

@@ -40,7 +40,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from catalog.schema import QUARANTINE, TABLES
-from catalog.tables import TMP_MARK, Lake
+from catalog.tables import TMP_MARK, Lake, image_reader
 
 
 class StorageError(Exception):
@@ -215,6 +215,9 @@ class ObjectLake:
     def lance(self, table: str) -> lance.LanceDataset:
         return lance.dataset(f"{self.store.uri}/{self._rel(table)}", storage_options=self.store.lance_options)
 
+    def image_reader(self) -> Callable[[str], bytes | None]:
+        return image_reader(self.lance("images") if self.exists("images") else None)
+
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         spec = TABLES[table]
         if not self.exists(table):
@@ -234,6 +237,10 @@ class ObjectLake:
             return pq.ParquetFile(f).metadata.num_rows
 
 
-def open_lake(root: str | Path) -> Lake | ObjectLake:
+AnyLake = Lake | ObjectLake
+"""What the reading side takes: a local lake, or a published one read in place."""
+
+
+def open_lake(root: str | Path) -> AnyLake:
     """A local lake folder, or a published lake at an s3:// URI."""
     return ObjectLake.from_uri(str(root)) if is_uri(root) else Lake(Path(root))

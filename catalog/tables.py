@@ -21,6 +21,7 @@ from pathlib import Path
 
 import lance
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from catalog.schema import QUARANTINE, TABLES, TableSpec
@@ -60,31 +61,44 @@ class Lake:
             parts = [pq.read_table(p, columns=columns, schema=spec.schema) for p in self.quarantine_files()]
             return pa.concat_tables(parts)
         if spec.storage == "lance":
-            return lance.dataset(str(self.path(spec))).to_table(columns=columns)
+            return self.lance(spec.name).to_table(columns=columns)
         return pq.read_table(self.path(spec), columns=columns, schema=spec.schema)
+
+    def lance(self, table: str) -> lance.LanceDataset:
+        return lance.dataset(str(self.path(table)))
+
+    def dataset(self, table: str) -> pads.Dataset:
+        """An Arrow dataset over a Parquet table (lazy: filters skip row groups by their statistics)."""
+        spec = TABLES[table]
+        paths = [str(p) for p in self.quarantine_files()] if spec.name == QUARANTINE.name else [str(self.path(spec))]
+        return pads.dataset(paths, schema=spec.schema, format="parquet")
 
     def image_reader(self) -> Callable[[str], bytes | None]:
         """A function from an image's sha256 to its bytes, by random access into ``images.lance``."""
-        if not self.exists("images"):
-            return lambda _sha: None
-        ds = lance.dataset(str(self.path("images")))
-        row_of = {sha: i for i, sha in enumerate(ds.to_table(columns=["sha256"]).column("sha256").to_pylist())}
-
-        def read(sha: str) -> bytes | None:
-            i = row_of.get(sha)
-            return None if i is None else ds.take([i], columns=["bytes"]).column("bytes")[0].as_py()
-
-        return read
+        return image_reader(self.lance("images") if self.exists("images") else None)
 
     def count(self, table: str) -> int:
         spec = TABLES[table]
         if not self.exists(table):
             return 0
         if spec.storage == "lance":
-            return lance.dataset(str(self.path(spec))).count_rows()
+            return self.lance(spec.name).count_rows()
         if spec.name == QUARANTINE.name:
             return sum(pq.ParquetFile(p).metadata.num_rows for p in self.quarantine_files())
         return pq.ParquetFile(self.path(spec)).metadata.num_rows
+
+
+def image_reader(images: lance.LanceDataset | None) -> Callable[[str], bytes | None]:
+    """sha256 → image bytes by random access into an images table (a local or a published lake's)."""
+    if images is None:
+        return lambda _sha: None
+    row_of = {sha: i for i, sha in enumerate(images.to_table(columns=["sha256"]).column("sha256").to_pylist())}
+
+    def read(sha: str) -> bytes | None:
+        i = row_of.get(sha)
+        return None if i is None else images.take([i], columns=["bytes"]).column("bytes")[0].as_py()
+
+    return read
 
 
 def _tmp_sibling(path: Path) -> Path:

@@ -16,6 +16,11 @@ the lake are deleted, then the indexes are created or brought up to date
 thumbnail that will not decode or a series that cannot be embedded is
 quarantined by name; the subfigure keeps its text vector (zero image vector,
 which vector search never returns).
+
+Batches of subfigures are embedded by the stage's executor (``stage.executor``:
+worker processes on this machine, this process, or a Ray actor pool; each worker
+loads the models once — ``SubfigureEmbedder``); the driver upserts each batch as
+it comes back.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +47,10 @@ from embeddings.spectra import GRID, SPECTRUM_DIM, SpectrumError, spectrum_vecto
 from embeddings.text import TEXT_DIM, embed_texts
 from ingest.config import section
 from ingest.errors import CorruptImageError, InputError
+from ingest.executor import executor_from_params
 from ingest.images import decode_rgb
 from ingest.provenance import extractor, params_hash
-from ingest.stage import quarantine_row, report_metrics, stage_params
+from ingest.stage import ItemResult, quarantine_row, report_metrics, stage_params
 
 STAGE = "embed"
 log = logging.getLogger(__name__)
@@ -87,6 +95,27 @@ def embed_subfigures(docs: list[SubfigureDoc], thumbs: Callable[[str], bytes | N
     return rows, problems
 
 
+@cache
+def clip_model(model: str, pretrained: str | None) -> ClipEncoder:
+    """The image model, loaded once per process (the driver's, each worker's or each Ray actor's)."""
+    return load_clip(model, pretrained)
+
+
+@dataclass(frozen=True)
+class SubfigureEmbedder:
+    """The per-batch function an executor maps: (docs, their thumbnails) → vectors rows. It names its
+    model rather than holding it, so shipping it to a Ray actor costs nothing; the actor loads it once."""
+
+    model: str
+    pretrained: str | None
+
+    def __call__(self, batch: tuple[list[SubfigureDoc], list[bytes | None]]) -> ItemResult:
+        docs, thumbs = batch
+        by_id = {d.subfigure_id: t for d, t in zip(docs, thumbs, strict=True)}
+        rows, problems = embed_subfigures(docs, by_id.get, clip_model(self.model, self.pretrained))
+        return ItemResult(rows={VECTORS.name: rows}, problems=problems)
+
+
 def spectrum_rows(lake: Lake, docs: list[SubfigureDoc]) -> tuple[list[dict[str, Any]], list[InputError]]:
     """Rows of the spectrum_vectors table (without provenance), with their subfigures' filter columns."""
     spectra = lake.read("spectra", ["spectrum_id", "subfigure_id", "series_index", "x", "y", "x_unit", "color"])
@@ -116,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     lake = Lake(Path(section(params, "lake.root")))
     settings = IndexSettings.from_params(ep["index"])
     start = time.perf_counter()
-    clip = load_clip(ep["clip"]["model"], ep["clip"]["pretrained"])
+    clip = clip_model(ep["clip"]["model"], ep["clip"]["pretrained"])
     model_id = model_identity(ep["clip"]["model"], ep["clip"]["pretrained"])
     thumbs = thumbnail_bytes(lake).get
     phash = params_hash({"clip": ep["clip"]["model"], "pretrained": ep["clip"]["pretrained"], "model": model_id})
@@ -132,14 +161,20 @@ def main(argv: list[str] | None = None) -> None:
     schema = vector_schema(VECTORS, {"image_vector": clip.dim, "text_vector": TEXT_DIM})
     bar = tqdm(total=len(docs), initial=len(docs) - len(todo), desc="embed subfigures", unit="subfigure")
     tbl = None
-    for i in range(0, len(todo), settings.batch_rows):
-        batch = todo[i:i + settings.batch_rows]
-        rows, problems = embed_subfigures(batch, thumbs, clip)
-        quarantined += [quarantine_row(STAGE, p) for p in problems]
+    batches = [todo[i:i + settings.batch_rows] for i in range(0, len(todo), settings.batch_rows)]
+    work = [(str(i), (b, [thumbs(d.subfigure_id) for d in b])) for i, b in enumerate(batches)]
+    # By its importable name: run as ``python -m embeddings.embed`` this module is ``__main__``, which a
+    # Ray worker cannot import.
+    from embeddings.embed import SubfigureEmbedder as Embedder
+
+    embedder = Embedder(ep["clip"]["model"], ep["clip"]["pretrained"])
+    for key, result in executor_from_params(section(params, "stage")).map(embedder, work):
+        quarantined += [quarantine_row(STAGE, p) for p in result.problems]
+        rows = result.rows.get(VECTORS.name, [])
         for r in rows:
             r.update(provenance, content_hash=hashes[r["subfigure_id"]])
         tbl = upsert(lake.root, VECTORS, schema, rows, settings.batch_rows)
-        bar.update(len(batch))
+        bar.update(len(batches[int(key)]))
     bar.close()
     tbl = tbl or upsert(lake.root, VECTORS, schema, [], settings.batch_rows)
     removed = delete_missing(tbl, "subfigure_id", set(hashes))

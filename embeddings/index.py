@@ -67,6 +67,12 @@ def vector_columns(schema: pa.Schema) -> list[str]:
 
 
 def connect(root: Path | str) -> Any:
+    """The LanceDB database of a lake root: a folder, or a lake published to s3:// (credentials and
+    endpoint from the AWS_* environment, as ``catalog.storage`` reads them)."""
+    from catalog.storage import ObjectStore, is_uri
+
+    if is_uri(root):
+        return lancedb.connect(str(root), storage_options=ObjectStore.from_uri(str(root)).lance_options)
     return lancedb.connect(str(root))
 
 

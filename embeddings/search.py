@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from catalog.schema import SPECTRUM_VECTORS, VECTORS
-from catalog.tables import Lake
+from catalog.storage import open_lake
 from embeddings.clip import ClipEncoder, load_clip
 from embeddings.index import key_in, open_table
 from embeddings.spectra import spectrum_vector
@@ -77,7 +77,7 @@ class Searcher:
 
     def __init__(self, lake_root: Path | str, clip_model: str = "local-dir:data/models/clip",
                  clip_pretrained: str | None = None, settings: SearchSettings | None = None) -> None:
-        self.lake = Lake(Path(lake_root))
+        self.lake = open_lake(lake_root)  # a folder, or a published lake (s3://…) searched in place
         self.settings = settings or SearchSettings()
         self._clip: ClipEncoder | None = None
         self._clip_args = (clip_model, clip_pretrained)
@@ -89,9 +89,12 @@ class Searcher:
         return self._clip
 
     def _table(self, spec: Any) -> Any:
-        tbl = open_table(self.lake.root, spec)
+        try:
+            tbl = open_table(self.lake.root, spec)
+        except Exception as e:  # noqa: BLE001 - LanceDB reports an unreachable store or bucket as a generic error
+            raise SearchError(f"{self.lake.root}: cannot open the lake ({str(e).splitlines()[0][:300]})") from e
         if tbl is None:
-            raise SearchError(f"{self.lake.path(spec)}: no vector table yet; run `dvc repro embed`")
+            raise SearchError(f"{self.lake.root}/{spec.file_name()}: no vector table yet; run `dvc repro embed`")
         return tbl
 
     def _vector_ids(self, tbl: Any, column: str, vec: np.ndarray, where: str | None, n: int, key: str,
@@ -126,10 +129,9 @@ class Searcher:
 
     def _lookup(self, table: str, key: str, ids: set[str], columns: list[str]) -> dict[str, dict[str, Any]]:
         """Rows of a Parquet lake table for these keys only (row-group statistics skip the rest)."""
-        path = self.lake.path(table)
-        if not ids or not path.exists():
+        if not ids or not self.lake.exists(table):
             return {}
-        t = pq.read_table(path, columns=columns, filters=[(key, "in", sorted(ids))])
+        t = self.lake.dataset(table).to_table(columns=columns, filter=pc.field(key).isin(sorted(ids)))
         return {r[key]: r for r in t.to_pylist()}
 
     def _provenance(self, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

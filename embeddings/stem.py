@@ -26,6 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Embedding only: oneDNN's convolutions run ~25 % faster on this layout on CPUs without AVX-512
+# (measured: 42 → 32 ms per library image on 2 cores). Not in training: torch 2.14's backward pass
+# on it corrupts the heap for 8-channel convolutions ("double free or corruption", width 8).
+CHANNELS_LAST = torch.channels_last
+
 
 class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:
@@ -94,11 +99,11 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 def embed_images(model: StemEncoder, images: np.ndarray, batch: int = 256) -> np.ndarray:
     """L2-normalised embeddings (n×d float32) of uint8 images, averaged over the four 90° turns
     (the structure has no preferred in-plane direction)."""
-    model.eval()
+    model.eval().to(memory_format=CHANNELS_LAST)
     out = []
     for i in range(0, len(images), batch):
         x = to_tensor(images[i:i + batch])
-        turns = torch.cat([torch.rot90(x, k, dims=(2, 3)) for k in range(4)])
+        turns = torch.cat([torch.rot90(x, k, dims=(2, 3)) for k in range(4)]).contiguous(memory_format=CHANNELS_LAST)
         z = model.embed(turns).reshape(4, len(x), -1).sum(dim=0)
         out.append(F.normalize(z, dim=1).numpy())
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.dim), np.float32)

@@ -1,7 +1,9 @@
-"""Where a stage's per-item function runs: in this process (``local``) or on a Ray cluster (``ray``).
+"""Where a stage's per-item function runs: in this process (``local``), in worker processes on this
+machine (``processes``), or on a Ray cluster (``ray``).
 
     stage:
-      executor: local          # or ray
+      executor: processes      # local, processes or ray
+      workers: 2               # processes: how many (each holds the stage's models once)
       ray:
         address: null          # null: a Ray started on this machine; "ray://head:10001" or "auto": a cluster
         actors: 2              # actor pool size (each holds the stage's models once)
@@ -23,8 +25,11 @@ stage, and the rerun resumes from the last committed batch.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -58,6 +63,60 @@ class LocalExecutor:
             items: Sequence[tuple[str, T]]) -> Iterator[tuple[str, ItemResult]]:
         for key, item in items:
             yield key, run_item(process, item)
+
+
+_worker_process: Callable[[Any], ItemResult] | None = None
+
+
+def _start_worker(blob: bytes) -> None:
+    """In each worker: one thread for the libraries that would take every core (the workers share
+    them), then the per-item function, unpickled once with the models it holds."""
+    global _worker_process
+    os.environ["FIGLAKE_OCR_THREADS"] = "1"
+    import cloudpickle
+    import torch
+
+    torch.set_num_threads(1)
+    _worker_process = cloudpickle.loads(blob)
+
+
+def _run_in_worker(item: Any) -> ItemResult:
+    assert _worker_process is not None, "worker not initialised"
+    return run_item(_worker_process, item)
+
+
+@dataclass(frozen=True)
+class ProcessExecutor:
+    """``workers`` processes on this machine. The per-item function (a closure over the stage's models)
+    goes to each worker once, by cloudpickle as Ray ships it; items go one by one, a few ahead."""
+
+    workers: int = 2
+
+    def map(self, process: Callable[[T], ItemResult],
+            items: Sequence[tuple[str, T]]) -> Iterator[tuple[str, ItemResult]]:
+        if not items:
+            return
+        import cloudpickle
+
+        todo = iter(items)
+        pending: dict[Future[ItemResult], str] = {}
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads and models
+        with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=ctx, initializer=_start_worker,
+                                 initargs=(cloudpickle.dumps(process),)) as pool:
+
+            def submit() -> None:
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending[pool.submit(_run_in_worker, nxt[1])] = nxt[0]
+
+            for _ in range(2 * self.workers):
+                submit()
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    key = pending.pop(fut)
+                    submit()
+                    yield key, fut.result()
 
 
 @dataclass(frozen=True)
@@ -105,9 +164,11 @@ def executor_from_params(stage_params: dict[str, Any]) -> Executor:
     kind = stage_params.get("executor", "local")
     if kind == "local":
         return LocalExecutor()
+    if kind == "processes":
+        return ProcessExecutor(workers=max(1, int(stage_params.get("workers", 2))))
     if kind == "ray":
         r = stage_params.get("ray") or {}
         return RayExecutor(address=r.get("address"), actors=int(r.get("actors", 2)),
                            cpus_per_actor=float(r.get("cpus_per_actor", 1)),
                            gpus_per_actor=float(r.get("gpus_per_actor", 0)), batch_size=int(r.get("batch_size", 4)))
-    raise ValueError(f"stage.executor: {kind!r} is not an executor (local or ray)")
+    raise ValueError(f"stage.executor: {kind!r} is not an executor (local, processes or ray)")

@@ -22,7 +22,7 @@ from PIL import Image, ImageSequence
 from ingest.errors import CorruptImageError, ImageTooLargeError
 
 if TYPE_CHECKING:
-    from catalog.tables import Lake
+    from catalog.storage import AnyLake
 
 DEFAULT_MAX_PIXELS = 40_000_000
 """40 MP: journal figures are at most a few MP; anything far larger is suspect."""
@@ -141,7 +141,7 @@ def decode_rgb(data: bytes, source: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
         return to_rgb(im)
 
 
-def figure_image_reader(lake: Lake, max_pixels: int = DEFAULT_MAX_PIXELS) -> Callable[[str], np.ndarray]:
+def figure_image_reader(lake: AnyLake, max_pixels: int = DEFAULT_MAX_PIXELS) -> Callable[[str], np.ndarray]:
     """figure_id → the figure's image as RGB, by random access into the lake's images; an image that
     is missing or will not decode raises ``CorruptImageError`` naming the figure."""
     from catalog.schema import FIGURES

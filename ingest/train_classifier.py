@@ -7,14 +7,18 @@ their own (so the synthetic journal in ``data/synth`` stays a held-out
 benchmark), crops every master, dependent and inset with its true class —
 jittering each box a little, as a detector's boxes are never exact — and
 trains ``ingest.figures.classify.PanelNet`` on CPU. Writes the model
-(``figures.classifier.model``, a DVC output) and ``metrics/classifier_train.json``
-(held-out accuracy on a split of the rendered panels).
+(``figures.classifier.model``, a DVC output) and ``metrics/train_classifier.json``
+(held-out accuracy on a split of the rendered panels). Nothing of the lake
+enters it, so it takes the committed copy (``figures.classifier.checkpoint``)
+when that was trained on this very code and these settings
+(``ingest.checkpoints``).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,6 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ingest.checkpoints import MODELS, reusable
 from ingest.config import section
 from ingest.figures.classify import CLASSES, PanelClassifier, PanelNet, preprocess
 from ingest.images import decode_rgb
@@ -34,6 +39,7 @@ from ingest.synth.figure import encode, plan_figure, render_figure
 from ingest.synth.journal import article_rng
 
 STAGE = "train_classifier"
+CLASSIFIER = next(m for m in MODELS if m.stage == STAGE)
 log = logging.getLogger(__name__)
 
 
@@ -145,15 +151,23 @@ def train(x: np.ndarray, f: np.ndarray, y: np.ndarray, groups: np.ndarray, epoch
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = section(stage_params(__doc__, argv), "figures.classifier")
+    params = stage_params(__doc__, argv)
+    p = section(params, "figures.classifier")
+    out = Path(p["model"])
+    committed, fingerprint = reusable(CLASSIFIER, params)
+    if committed:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(committed, out)
+        report_metrics(STAGE, {**PanelClassifier.training_metrics(out), "checkpoint": str(committed)})
+        return
     torch.set_num_threads(max(1, int(p.get("threads", 2))))
     start = time.monotonic()
     x, f, y, groups = build_dataset(int(p["seed"]), int(p["train_figures"]), int(p["jitters"]),
                                     int(p["extras_per_figure"]), int(p["workers"]))
     model, metrics = train(x, f, y, groups, int(p["epochs"]), int(p["seed"]))
-    model.save(Path(p["model"]))
     metrics["seconds"] = round(time.monotonic() - start, 1)
-    report_metrics(STAGE, metrics)
+    model.save(out, {"fingerprint": fingerprint, "metrics": metrics})
+    report_metrics(STAGE, {**metrics, "checkpoint": None})
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,31 @@ def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from small_lake import train_tiny_clip
 
     return train_tiny_clip(tmp_path_factory.mktemp("clip") / "model")
+
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "figlake", "AWS_SECRET_ACCESS_KEY": "figlake-secret", "AWS_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[dict[str, str]]:
+    """A moto S3 server on a free port of 127.0.0.1 with a bucket ``lake``; the AWS environment for it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = CREDENTIALS | {"AWS_ENDPOINT_URL": f"http://{host}:{port}"}
+    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
+    client.create_bucket(Bucket="lake")
+    yield env
+    server.stop()
+
+
+@pytest.fixture
+def aws(s3: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The AWS_* environment of the ``s3`` server, for this test."""
+    for k, v in s3.items():
+        monkeypatch.setenv(k, v)
+    return s3

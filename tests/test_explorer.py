@@ -233,6 +233,45 @@ def test_figlake_export_cli(lake_dir: Path, tmp_path: Path) -> None:
     assert bad.returncode != 0 and "bad filter" in bad.stderr
 
 
+def test_the_explorer_reads_a_published_lake_in_place(lake_dir: Path, aws: dict[str, str], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """FIGLAKE_LAKE=s3://…: the pages and export read the lake's published copy (moto's S3 server on
+    127.0.0.1) and show what they show for the local lake — with the local folder moved away meanwhile."""
+    import streamlit as st
+
+    from catalog.storage import publish
+
+    uri = "s3://lake/explorer"
+    publish(Lake(lake_dir / "lake"), uri)
+    away = lake_dir / "lake-away"
+    (lake_dir / "lake").rename(away)
+    monkeypatch.setenv("FIGLAKE_LAKE", uri)
+    st.cache_resource.clear()  # the pages' lake, catalog and searcher are per server: start afresh
+    try:
+        at = app("browse", **{"class": "microscopy"})
+        assert not at.exception and "2 subfigures" in texts(at)
+        at = app("search", mode="text", q="Raman spectrum of graphene")
+        assert not at.exception and not at.error and "graph" in texts(at) and at.get("page_link")
+        at = app("search", mode="image", like=f"{FIG_A}/a")
+        assert not at.exception and "More like subfigure" in texts(at)
+        at = app("figure", id=FIG_A)
+        assert not at.exception and at.title[0].value.startswith("Figure 1 · Article A")
+        assert len(at.get("image")) == 2, "the overlay (the figure image from images.lance) and the traced plot"
+        at = app("sql", sql="SELECT class, count(*) AS n FROM subfigure_index GROUP BY 1 ORDER BY 1")
+        df = at.dataframe[0].value
+        assert dict(zip(df["class"], df["n"], strict=True)) == {"diffraction": 1, "graph": 2, "microscopy": 2}
+        at = app("sql", sql="SELECT * FROM read_text('/etc/passwd')")
+        assert at.error and "Refused" in at.error[0].value
+        done = figlake("export", "--where", "class = 'graph'", "--format", "coco", "--out", str(tmp_path / "d"),
+                       "--json", env={"FIGLAKE_LAKE": uri, **aws})
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["subfigures"] == 2
+        assert len(json.loads((tmp_path / "d" / "annotations.json").read_text())["images"]) == 2
+    finally:
+        away.rename(lake_dir / "lake")
+        st.cache_resource.clear()
+
+
 def test_a_real_browser_searches_and_opens_a_figure_page(lake_dir: Path) -> None:
     """Debian's chromium through Playwright against `figlake app` on 127.0.0.1; screenshots in test-artifacts/."""
     from app.screenshots import browser, serve, settle

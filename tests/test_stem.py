@@ -201,6 +201,56 @@ def test_the_model_stage_embeds_the_whole_library_into_the_lake(stem_root: Path)
     assert isinstance(model, StemEncoder) and (size_px, nm_per_px) == (64, 0.035)
 
 
+def test_the_model_stage_takes_a_current_committed_checkpoint_and_trains_past_a_stale_one(
+        stem_root: Path, tmp_path: Path) -> None:
+    """The committed-checkpoint path of ``ingest.checkpoints``, run as DVC runs the stage: a copy of the
+    encoder trained here is taken (same weights, same library vectors, no training); once a training
+    setting differs from the one it was trained with, the stage trains instead."""
+    trained = torch.load(stem_root / "encoder.pt", map_location="cpu", weights_only=True)
+    assert len(trained["fingerprint"]) == 64 and trained["library_embeddings"].shape[1] == 64
+    before = lance.dataset(str(stem_root / "lake" / "stem_library.lance")).to_table()["embedding"].to_pylist()
+    params = yaml.safe_load((stem_root / "params.yaml").read_text())
+    root = tmp_path / "run"
+    root.mkdir()
+    (root / "committed.pt").write_bytes((stem_root / "encoder.pt").read_bytes())
+    params["lake"] = {"root": str(root / "lake"), "work_root": str(root / "work")}
+    params["stem"]["model"].update(path=str(root / "encoder.pt"), checkpoint="committed.pt")
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    run_module("ingest.stem.model", root, "--params", "params.yaml")
+    metrics = json.loads((root / "metrics" / "stem_model.json").read_text())
+    assert metrics["checkpoint"] == "committed.pt" and metrics["steps"] == 6
+    assert (metrics["library_embeddings_taken"], metrics["library_embeddings_computed"]) == (len(before), 0)
+    assert (root / "encoder.pt").read_bytes() == (stem_root / "encoder.pt").read_bytes()
+    after = lance.dataset(str(root / "lake" / "stem_library.lance")).to_table()["embedding"].to_pylist()
+    assert np.allclose(np.array(after), np.array(before), atol=1e-6)
+
+    params["stem"]["model"]["lr"] = 0.001  # another training setting: the committed copy no longer fits
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    r = run_module("ingest.stem.model", root, "--params", "params.yaml")
+    assert "committed.pt is stale" in r.stderr
+    metrics = json.loads((root / "metrics" / "stem_model.json").read_text())
+    assert metrics["checkpoint"] is None and metrics["train_seconds"] > 0
+    retrained = torch.load(root / "encoder.pt", map_location="cpu", weights_only=True)
+    assert retrained["fingerprint"] != trained["fingerprint"]
+
+
+def test_a_checkpoint_embeds_only_the_library_images_it_has_no_embedding_for(stem_root: Path) -> None:
+    """Stored library embeddings are keyed by image digest: an image rendered differently (another CPU's
+    rounding) is embedded afresh, the others are taken as stored."""
+    from ingest.stem.model import embed_library, from_checkpoint, library_images
+
+    images = library_images(lance.dataset(str(stem_root / "lake" / "stem_library.lance")).to_table())
+    stored, metrics = from_checkpoint(stem_root / "encoder.pt", images, sample=4)
+    assert metrics["library_embeddings_computed"] == 0 and metrics["embed_ms_per_image"] > 0
+    changed = images.copy()
+    changed[3, 10, 10] ^= 1
+    vectors, metrics = from_checkpoint(stem_root / "encoder.pt", changed, sample=4)
+    assert (metrics["library_embeddings_taken"], metrics["library_embeddings_computed"]) == (len(images) - 1, 1)
+    model = load_encoder(stem_root / "encoder.pt")[0]
+    assert np.allclose(vectors[3], embed_library(model, changed[3:4])[0][0], atol=1e-5)
+    assert np.array_equal(np.delete(vectors, 3, 0), np.delete(stored, 3, 0))
+
+
 def test_stem_match_names_distinct_structures_for_an_image(stem_root: Path, tmp_path: Path) -> None:
     spec = LibrarySpec(size_px=200, nm_per_px=0.02)
     view = views_of(conventional(proto("AB_cF8_225_a_b")), spec)[0]

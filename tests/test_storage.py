@@ -4,41 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from conftest import figlake
-from moto.server import ThreadedMotoServer
+from conftest import clip_params, figlake
 
 from catalog.build import lake_summary
 from catalog.duck import ReadOnlySqlError, query
 from catalog.storage import ObjectLake, StorageError, local_files, publish
 from catalog.tables import Lake
-
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "figlake", "AWS_SECRET_ACCESS_KEY": "figlake-secret", "AWS_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[dict[str, str]]:
-    """A moto S3 server on a free port of 127.0.0.1 with a bucket ``lake``; the AWS environment for it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = CREDENTIALS | {"AWS_ENDPOINT_URL": f"http://{host}:{port}"}
-    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
-    client.create_bucket(Bucket="lake")
-    yield env
-    server.stop()
-
-
-@pytest.fixture
-def aws(s3: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for k, v in s3.items():
-        monkeypatch.setenv(k, v)
-    return s3
+from embeddings.clip import LOCAL_DIR
 
 
 def test_publish_then_query_the_lake_in_object_storage(built_lake: Path, aws: dict[str, str], tmp_path: Path) -> None:
@@ -91,4 +66,45 @@ def test_object_storage_errors_are_clear(built_lake: Path, aws: dict[str, str]) 
     r = figlake("sql", "SELECT 1", "--lake", "s3://", env={**os.environ, **aws})
     assert r.returncode == 2 and "s3://bucket/prefix" in r.stderr
     r = figlake("publish", "s3://no-such-bucket/x", "--lake", str(built_lake), env={**os.environ, **aws})
+    assert r.returncode == 2 and "no-such-bucket" in r.stderr
+
+
+def test_search_a_published_lake_in_place(aws: dict[str, str], tiny_clip: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """LanceDB vector, BM25 and hybrid search on the lake's s3:// copy give the local lake's results,
+    provenance read from the Parquet tables there; the CLI too."""
+    import numpy as np
+    from small_lake import PANELS, write_lake
+
+    from embeddings.embed import main as embed_main
+    from embeddings.search import Searcher
+
+    monkeypatch.chdir(tmp_path)  # the embed stage writes metrics/ here
+    write_lake(tmp_path / "lake")
+    params = clip_params(tmp_path, tiny_clip)
+    embed_main(["--params", str(params)])
+    uri = "s3://lake/searchable"
+    publish(Lake(tmp_path / "lake"), uri)
+    model = LOCAL_DIR + str(tiny_clip)
+    local, remote = Searcher(tmp_path / "lake", clip_model=model), Searcher(uri, clip_model=model)
+
+    def same(a: list[dict], b: list[dict], key: str = "subfigure_id") -> None:
+        assert [h[key] for h in a] == [h[key] for h in b] and a
+        assert [h["doi"] for h in a] == [h["doi"] for h in b] and b[0]["doi"]
+        assert np.allclose([h["score"] for h in a], [h["score"] for h in b], atol=1e-4)
+
+    same(local.text("transmission electron micrograph of gold particles"),
+         remote.text("transmission electron micrograph of gold particles"))
+    same(local.text("spectrum", where="class = 'graph'"), remote.text("spectrum", where="class = 'graph'"))
+    same(local.image(PANELS[3][4], k=3), remote.image(PANELS[3][4], k=3))
+    x = np.linspace(200, 800, 300)
+    y = np.exp(-((x - 450) / 20) ** 2)
+    same(local.spectrum(x, y, k=2), remote.spectrum(x, y, k=2), key="spectrum_id")
+
+    env = {**os.environ, **aws}
+    r = figlake("search", "gold nanoparticles", "--lake", uri, "--json", "--k", "3", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert [h["subfigure_id"] for h in json.loads(r.stdout)] == [
+        h["subfigure_id"] for h in local.text("gold nanoparticles", k=3)]
+    r = figlake("search", "gold", "--lake", "s3://no-such-bucket/x", cwd=tmp_path, env=env)
     assert r.returncode == 2 and "no-such-bucket" in r.stderr

@@ -7,7 +7,6 @@ URL: ?id=FIGURE_ID[&sub=SUBFIGURE_ID]
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,10 +24,10 @@ ui.require_lake()
 @st.cache_resource(show_spinner=False)
 def _reader(root: str) -> Any:
     """figure_id → RGB, for the lake at ``root`` (one per lake: it indexes the figures once)."""
-    from catalog.tables import Lake
+    from catalog.storage import open_lake
     from ingest.images import figure_image_reader
 
-    return figure_image_reader(Lake(Path(root)))
+    return figure_image_reader(open_lake(root))
 
 
 @st.cache_data(show_spinner="Tracing the curves…", max_entries=64)

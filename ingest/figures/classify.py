@@ -118,12 +118,19 @@ class PanelClassifier:
         net.eval()
         return cls(net, classes, float(blob.get("unclear_below", UNCLEAR_BELOW)))
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, provenance: dict[str, Any] | None = None) -> None:
+        """Write the model; ``provenance`` (the training stage's fingerprint and metrics) goes with it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save({"classes": list(self.classes), "state_dict": self.net.state_dict(), "size": SIZE,
-                    "n_features": N_FEATURES, "unclear_below": self.unclear_below}, tmp)
+                    "n_features": N_FEATURES, "unclear_below": self.unclear_below, **(provenance or {})}, tmp)
         tmp.replace(path)
+
+    @staticmethod
+    def training_metrics(path: Path) -> dict[str, Any]:
+        """The metrics its training stage stored in a model file ({} for a file without them)."""
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return dict(blob.get("metrics") or {})
 
     def probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
         if not crops:

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         return result
 
     report = stage.run([(f, f) for f in sorted(graphs)], process)
-    # Counted from what was written, not in ``process``: it may run in other processes (stage.executor: ray).
+    # Counted from what was written, not in ``process``: it runs in other processes (stage.executor: processes, ray).
     found = {"graphs": sum(_digitizable(s["bbox"]) for subs in graphs.values() for s in subs),
              "graphs_with_series": len(set(lake.read(SPECTRA.name, ["subfigure_id"])["subfigure_id"].to_pylist()))}
     report_metrics(STAGE, report.as_metrics() | found)

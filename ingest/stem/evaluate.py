@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import lance
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -216,14 +215,14 @@ def main(argv: list[str] | None = None) -> None:
     p = section(params, "stem.evaluate")
     spec = LibrarySpec.from_params(section(params, "stem.library"))
     lake = Lake(Path(section(params, "lake.root")))
-    library = lance.dataset(str(lake.path(STEM_LIBRARY))).to_table()
+    library = lake.read(STEM_LIBRARY.name)
     test = library.filter(pc.equal(library["split"], "test"))
     images = library_images(test)
     metrics: dict[str, Any] = {
         "test_images": len(test), "test_prototypes": len(set(test["prototype"].to_pylist())),
         "retrieval": retrieval_table(test, images, int(p["ssim_queries"]), spec.seed),
     }
-    matcher = StemMatcher(Path(section(params, "stem.model.path")), lake.path(STEM_LIBRARY),
+    matcher = StemMatcher(Path(section(params, "stem.model.path")), lake,
                           int(section(params, "stem.match.windows")))
     metrics |= query_speed(matcher, spec)
     metrics["journal"] = journal_matches(lake, Path(section(params, "sources.synth.path")))

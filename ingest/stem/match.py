@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import lance
 import numpy as np
 import torch
 
 from catalog.schema import STEM_LIBRARY, STEM_MATCHES, SUBFIGURES
+from catalog.storage import AnyLake
 from catalog.tables import Lake
 from embeddings.stem import embed_images
 from ingest.config import section
@@ -91,17 +91,18 @@ def library_windows(gray: np.ndarray, nm_per_px: float | None, lib_nm_per_px: fl
 class StemMatcher:
     """The encoder and the library's vectors, loaded once."""
 
-    def __init__(self, model_path: Path, library_path: Path, windows: int = 1) -> None:
+    def __init__(self, model_path: Path, lake: AnyLake, windows: int = 1) -> None:
+        """The encoder at ``model_path`` and the ``stem_library`` table of ``lake`` (local or published)."""
         self.model, self.size_px, self.nm_per_px = load_encoder(model_path)
         self.windows = windows
         # One query is a few small convolutions: a second thread only adds synchronisation, and its
         # wake-ups stall one query in ten by ~80 ms (measured: 1 thread 9.5 ms median, 13 ms max;
         # 2 threads 16 ms median, 96 ms max).
         torch.set_num_threads(1)
-        if not library_path.exists():
-            raise FileNotFoundError(f"{library_path}: no STEM library; run `dvc repro stem_model`")
-        table = lance.dataset(str(library_path)).to_table(
-            columns=["entry_id", "prototype", "formula", "space_group", "zone_axis", "embedding"])
+        if not lake.exists(STEM_LIBRARY.name):
+            raise FileNotFoundError(f"{lake.root}: no STEM library (stem_library.lance); run `dvc repro stem_model`")
+        table = lake.read(STEM_LIBRARY.name,
+                          ["entry_id", "prototype", "formula", "space_group", "zone_axis", "embedding"])
         self.entries = table.drop(["embedding"]).to_pylist()
         self.vectors = np.array(table["embedding"].to_pylist(), dtype=np.float32)
 
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "stem.match")
     lake = Lake(Path(section(params, "lake.root")))
-    matcher = StemMatcher(Path(section(params, "stem.model.path")), lake.path(STEM_LIBRARY), int(p["windows"]))
+    matcher = StemMatcher(Path(section(params, "stem.model.path")), lake, int(p["windows"]))
     k, limit = int(p["k"]), float(p["max_nm_per_px"])
     phash = params_hash({"match": p, "model": section(params, "stem.model")})
     max_pixels = int(section(params, "images.max_pixels"))

@@ -1,4 +1,4 @@
-"""Crash safety of the real stages: SIGKILL collect, figures and embed mid-run, rerun, and the
+"""Crash safety of the real stages: SIGKILL collect, figures, spectra and embed mid-run, rerun, and the
 lake holds exactly what an uninterrupted run writes — no row lost, none duplicated.
 
 Each test first runs the stage uninterrupted and keeps its tables, then deletes the stage's
@@ -16,13 +16,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import lance
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import REPO, clip_params, run_module, synthetic_journal
 
 from catalog.tables import Lake
@@ -75,53 +76,62 @@ def resumed_items(root: Path, stage: str) -> int:
 
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic journal (4 articles) collected into a lake, with a small panel classifier."""
+    """A synthetic journal (4 articles), with the committed panel classifier (so graphs are classed as
+    graphs, for the spectra stage)."""
     root = tmp_path_factory.mktemp("crash")
-    synthetic_journal(root, articles=4, checkpoint_every=2)
+    params = synthetic_journal(root, articles=4, checkpoint_every=2)
+    p = yaml.safe_load(params.read_text())
+    p["figures"]["classifier"]["model"] = str(REPO / "models" / "panels" / "classifier.pt")
+    params.write_text(yaml.safe_dump(p))
     return root
 
 
-def test_sigkilled_collect_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:
+def kill_and_resume(journal: Path, module: str, stage: str, outputs: list[str], tally: Counter[str],
+                    before: Sequence[str] = (), kill_after: int = 2, min_resumed: int = 4) -> dict[str, pa.Table]:
+    """Run ``module`` uninterrupted (after the ``before`` modules, where their output is missing), keep
+    its ``outputs``; delete them and the stage's checkpoints, SIGKILL a rerun once it has committed
+    ``kill_after`` batches, rerun, and assert the tables are equal. Returns the resumed tables."""
     params, lake = journal / "params.yaml", journal / "lake"
-    tables = ["articles.parquet", "figures.parquet", "images.lance", "quarantine/collect.parquet"]
-    run_module("ingest.collect", journal, "--params", str(params))
-    clean = snapshot(lake, tables)
-    remove([lake, journal / "work"])
-    kill_when("ingest.collect", journal, params, lambda: committed_batches(journal / "work" / "collect") >= 1)
-    tally["stages SIGKILLed mid-run"] += 1
-    run_module("ingest.collect", journal, "--params", str(params))
-    assert resumed_items(journal, "collect") >= 2
-    resumed = snapshot(lake, tables)
-    for name in tables:
-        assert resumed[name] == clean[name], name
-    tally["rows compared after a kill"] += sum(t.num_rows for t in clean.values())
-    tally["rows lost or duplicated after a kill"] += sum(
-        abs(resumed[n].num_rows - clean[n].num_rows) for n in tables)
-
-
-def test_sigkilled_figures_stage_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:
-    params, lake = journal / "params.yaml", journal / "lake"
-    if not (lake / "figures.parquet").exists():
-        run_module("ingest.collect", journal, "--params", str(params))
-    outputs = ["subfigures.parquet", "scale_bars.parquet", "thumbnails.lance", "quarantine/figures.parquet"]
-    run_module("ingest.subfigures", journal, "--params", str(params))
+    for earlier, out in zip(before, ["figures.parquet", "subfigures.parquet"], strict=False):
+        if not (lake / out).exists():
+            run_module(earlier, journal, "--params", str(params))
+    run_module(module, journal, "--params", str(params))
     clean = snapshot(lake, outputs)
-    assert clean["subfigures.parquet"].num_rows > 10
-    remove([lake / t for t in outputs] + [journal / "work" / "figures"])
-    kill_when("ingest.subfigures", journal, params, lambda: committed_batches(journal / "work" / "figures") >= 2)
+    work = journal / "work" / stage
+    remove([lake / t for t in outputs] + [work])
+    kill_when(module, journal, params, lambda: committed_batches(work) >= kill_after)
     tally["stages SIGKILLed mid-run"] += 1
-    assert not (lake / "subfigures.parquet").exists()
-    run_module("ingest.subfigures", journal, "--params", str(params))
-    assert resumed_items(journal, "figures") >= 4
+    assert not (lake / outputs[0]).exists()
+    run_module(module, journal, "--params", str(params))
+    assert resumed_items(journal, stage) >= min_resumed
     resumed = snapshot(lake, outputs)
     for name in outputs:
         assert resumed[name] == clean[name], name
-    subfigures = resumed["subfigures.parquet"]
-    figures = Lake(lake).read("figures").column("figure_id").to_pylist()
-    assert set(subfigures.column("figure_id").to_pylist()) <= set(figures)
     tally["rows compared after a kill"] += sum(t.num_rows for t in clean.values())
     tally["rows lost or duplicated after a kill"] += sum(
         abs(resumed[n].num_rows - clean[n].num_rows) for n in outputs)
+    return resumed
+
+
+def test_sigkilled_collect_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:
+    tables = ["articles.parquet", "figures.parquet", "images.lance", "quarantine/collect.parquet"]
+    kill_and_resume(journal, "ingest.collect", "collect", tables, tally, kill_after=1, min_resumed=2)
+
+
+def test_sigkilled_figures_stage_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:
+    outputs = ["subfigures.parquet", "scale_bars.parquet", "thumbnails.lance", "quarantine/figures.parquet"]
+    resumed = kill_and_resume(journal, "ingest.subfigures", "figures", outputs, tally, before=["ingest.collect"])
+    assert resumed["subfigures.parquet"].num_rows > 10
+    figures = Lake(journal / "lake").read("figures").column("figure_id").to_pylist()
+    assert set(resumed["subfigures.parquet"].column("figure_id").to_pylist()) <= set(figures)
+
+
+def test_sigkilled_spectra_stage_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:
+    outputs = ["spectra.parquet", "quarantine/spectra.parquet"]
+    resumed = kill_and_resume(journal, "ingest.spectra.stage", "spectra", outputs, tally,
+                              before=["ingest.collect", "ingest.subfigures"])
+    items = json.loads((journal / "metrics" / "spectra.json").read_text())["items"]
+    assert items >= 6 and resumed["spectra.parquet"].num_rows > 6  # graphs, two per committed batch
 
 
 def test_sigkilled_embed_resumes_to_the_same_vectors(tmp_path: Path, tiny_clip: Path, tally: Counter[str]) -> None:

@@ -121,12 +121,18 @@ def reusable(model: CommittedModel, params: dict[str, Any]) -> tuple[Path | None
     path = committed_copy(model, params)
     if path is None:
         return None, current
+    if (problem := _problem(path, current)) is None:
+        return path, current
+    log.warning("%s: %s; training instead (then `make checkpoints` to commit a current copy)", model.stage, problem)
+    return None, current
+
+
+def _problem(path: Path, current: str) -> str | None:
+    """Why the model file at ``path`` does not fit the ``current`` fingerprint, or None when it does."""
     stored = stored_fingerprint(path)
     if stored == current:
-        return path, current
-    log.warning("%s: %s; training instead (then `make checkpoints` to commit a current copy)", model.stage,
-                f"{path} is stale: trained on other code or settings" if stored else f"no checkpoint at {path}")
-    return None, current
+        return None
+    return f"{path} is stale: trained on other code or settings" if stored else f"no checkpoint at {path}"
 
 
 def _run_stage(model: CommittedModel, params_file: Path) -> None:
@@ -139,11 +145,11 @@ def refresh(params_file: Path, models: tuple[CommittedModel, ...] = MODELS) -> l
     params = load_params(params_file)
     done = []
     for m in models:
-        path = committed_copy(m, params)
-        if path is None or stored_fingerprint(path) == fingerprint(m.stage, params):
+        path, current = committed_copy(m, params), fingerprint(m.stage, params)
+        if path is None or _problem(path, current) is None:
             continue
         trained = Path(section(params, m.output_key))
-        if stored_fingerprint(trained) != fingerprint(m.stage, params):  # the stage's last output is stale too
+        if _problem(trained, current):  # the stage's last output is stale too
             forced = yaml.safe_load(params_file.read_text(encoding="utf-8"))
             node = forced
             *parents, leaf = m.checkpoint_key.split(".")
@@ -164,15 +170,9 @@ def refresh(params_file: Path, models: tuple[CommittedModel, ...] = MODELS) -> l
 
 def stale(params: dict[str, Any], models: tuple[CommittedModel, ...] = MODELS) -> list[str]:
     """``stage: reason`` for every committed checkpoint that its stage would not take."""
-    out = []
-    for m in models:
-        path = committed_copy(m, params)
-        if path is None:
-            continue
-        stored = stored_fingerprint(path)
-        if stored != fingerprint(m.stage, params):
-            out.append(f"{m.stage}: {path} " + ("is stale" if stored else "is missing"))
-    return out
+    problems = ((m.stage, _problem(path, fingerprint(m.stage, params)))
+                for m in models if (path := committed_copy(m, params)) is not None)
+    return [f"{stage}: {problem}" for stage, problem in problems if problem]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from ingest.images import ImageBlob, inspect_image
 from ingest.provenance import extractor, params_hash
 from ingest.sources import Article, FigureRef
 from ingest.sources.local import find_pages, read_local_page
+from ingest.sources.pdf import PdfSettings
 from ingest.stage import ItemResult, Stage, report_metrics, stage_params
 
 STAGE = "collect"
@@ -74,14 +75,15 @@ def image_row(blob: ImageBlob) -> dict[str, Any]:
             "bytes": blob.bytes, "source": blob.source}
 
 
-def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, source: str = "local") -> ItemResult:
-    """One saved page → its article row, figure rows and image rows.
+def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, source: str = "local",
+                       pdf: PdfSettings = PdfSettings()) -> ItemResult:
+    """One saved page or PDF → its article row, figure rows and image rows.
 
     A page that cannot be read raises (the stage quarantines it). A figure
     whose image is corrupt or too large keeps its row (caption, URL) without
     image columns, and the image goes to quarantine as a problem.
     """
-    page = read_local_page(path)
+    page = read_local_page(path, pdf)
     result = ItemResult()
     row = article_row(page.article, source, str(path), phash)
     sidecar = path.with_suffix(".meta.json")
@@ -92,15 +94,15 @@ def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, sou
         row["url"] = row["url"] or meta.get("final_url")
     result.add(ARTICLES.name, row)
     for i, fig in enumerate(page.article.figures):
-        image_path = page.images[i]
+        image = page.image(i)
         blob = None
-        if image_path is not None:
+        if image is not None:
             try:
-                blob = inspect_image(image_path.read_bytes(), str(image_path), **image_limits)
+                blob = inspect_image(image[1], image[0], **image_limits)
                 result.add(IMAGES.name, image_row(blob))
             except InputError as e:
                 result.problems.append(e)
-        result.add(FIGURES.name, figure_row(page.article, fig, blob, str(image_path) if image_path else None, phash))
+        result.add(FIGURES.name, figure_row(page.article, fig, blob, image[0] if image else None, phash))
     return result
 
 
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     local = section(params, "sources.local")
     limits = {"max_pixels": int(section(params, "images.max_pixels")),
               "max_bytes": int(section(params, "images.max_bytes"))}
+    pdf = PdfSettings(max_pixels=limits["max_pixels"], **params["sources"].get("pdf", {}))
     settings = {"sources": params["sources"], "images": params["images"]}
     phash = params_hash(settings)
 
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
                   checkpoint_every=int(section(params, "stage.checkpoint_every")),
                   content_addressed=[IMAGES.name])
     report = stage.run([(str(p), (p, source)) for p, source in items],
-                       lambda item: collect_local_page(item[0], limits, phash, item[1]))
+                       lambda item: collect_local_page(item[0], limits, phash, item[1], pdf))
 
     figures = lake.read(FIGURES.name, columns=["image_sha256"])
     metrics = report.as_metrics()

@@ -63,11 +63,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
 @pytest.mark.timeout(3600)
 def test_dvc_repro_on_a_fresh_clone_builds_the_default_lake(demo: Clone) -> None:
     synth = json.loads((demo.path / "data" / "synth" / "manifest.json").read_text())
+    # 14 figures of the saved Nature pages, 7 cut from the PDFs in data/papers, the synthetic journal's
     assert demo.sql("select source, count(*) AS n from figures join articles using (article_id) group by all "
-                    "order by 1") == [{"source": "local", "n": 14}, {"source": "synth", "n": synth["figures"]}]
+                    "order by 1") == [{"source": "local", "n": 21}, {"source": "synth", "n": synth["figures"]}]
     assert synth["subfigures"] >= 300  # the default lake's synthetic share, with truth
     metrics = demo.metrics("catalog")
-    assert metrics["tables"]["figures"] == 14 + synth["figures"] and metrics["quarantine"]["total"] == 0
+    assert metrics["tables"]["figures"] == 21 + synth["figures"] and metrics["quarantine"]["total"] == 0
+    # Figures cut from PDFs go through the same stages: separated, captioned, digitized.
+    pdf = demo.sql("with f as (select figure_id from figures where image_source like '%.pdf#page=%') select "
+                   "(select count(*) from f) AS figures, "
+                   "(select count(distinct figure_id) from subfigures join f using (figure_id)) AS separated, "
+                   "(select count(distinct figure_id) from caption_segments join f using (figure_id)) AS captioned")[0]
+    assert pdf == {"figures": 7, "separated": 7, "captioned": 7}
     # The committed models were current for this tree, so the build took them (README › Committed models).
     assert demo.metrics("train_classifier")["checkpoint"] == "models/panels/classifier.pt"
     assert demo.metrics("stem_model")["checkpoint"] == "models/stem/encoder.pt"

@@ -1,6 +1,7 @@
-"""The ``local`` source: article pages saved in folders, with their figure images.
+"""The ``local`` source: article pages and PDFs saved in folders, with their figure images.
 
-A folder holds pages (``.html``, ``.htm``, ``.xml``, ``.nxml``) and, beside
+A folder holds pages (``.html``, ``.htm``, ``.xml``, ``.nxml``) or PDFs (figures are
+cut from the PDF itself: ``ingest.sources.pdf``) and, beside
 them or in a ``figures/`` subfolder, the figure images. An image is found by,
 in order: the page's own reference (a JATS ``graphic`` href, with or without
 extension), the EXSCLAIM! naming ``<page stem>_fig<N>.<ext>``, or the file
@@ -16,8 +17,9 @@ from urllib.parse import unquote, urlparse
 
 from ingest.errors import UnreadablePageError
 from ingest.sources import Article, FigureRef, read_article
+from ingest.sources.pdf import PdfArticle, PdfSettings, read_pdf
 
-PAGE_SUFFIXES = (".html", ".htm", ".xml", ".nxml")
+PAGE_SUFFIXES = (".html", ".htm", ".xml", ".nxml", ".pdf")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -29,6 +31,16 @@ class LocalPage:
     article: Article
     images: dict[int, Path | None]
     """Figure index (position in ``article.figures``) → local image file, or None."""
+    pdf: PdfArticle | None = None
+    """for a PDF: where each figure is on its page, and its rendered image"""
+
+    def image(self, i: int) -> tuple[str, bytes] | None:
+        """Figure ``i``'s image: where it came from (a file, or ``paper.pdf#page=3``) and its bytes."""
+        if self.pdf is not None:
+            fig = self.pdf.figures[i]
+            return f"{self.path}#page={fig.page}&bbox={','.join(f'{v:g}' for v in fig.bbox)}", fig.image
+        path = self.images[i]
+        return (str(path), path.read_bytes()) if path is not None else None
 
 
 def find_pages(paths: Iterable[Path | str]) -> list[Path]:
@@ -66,12 +78,15 @@ def find_local_image(page: Path, fig: FigureRef) -> Path | None:
     return None
 
 
-def read_local_page(path: Path) -> LocalPage:
-    """Read one saved page. Raises ``InputError`` subclasses naming the file."""
+def read_local_page(path: Path, pdf_settings: PdfSettings = PdfSettings()) -> LocalPage:
+    """Read one saved page or PDF. Raises ``InputError`` subclasses naming the file."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise UnreadablePageError(str(path), f"cannot read file ({e.strerror})") from e
+    if path.suffix.lower() == ".pdf":
+        pdf = read_pdf(data, str(path), pdf_settings)
+        return LocalPage(path, pdf.article, dict.fromkeys(range(len(pdf.figures))), pdf)
     article = read_article(data, str(path))
     images = {i: find_local_image(path, fig) for i, fig in enumerate(article.figures)}
     return LocalPage(path, article, images)

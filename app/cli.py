@@ -10,13 +10,17 @@ rest go on (exit status 1 if any failed).
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ingest.sources.pdf import PdfSettings
 
 EXIT_OK, EXIT_ITEM_FAILED, EXIT_USAGE = 0, 1, 2
 LAKE_HELP = ("lake root: a folder (default: $FIGLAKE_LAKE, else params.yaml lake.root), or a lake published to "
@@ -154,18 +158,24 @@ def _parse_article(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _pdf_settings(args: dict[str, Any]) -> Any:
+def _pdf_settings(args: dict[str, Any]) -> PdfSettings:
     """params.yaml's sources.pdf when present, ``--dpi`` over it."""
     from ingest.sources.pdf import PdfSettings
 
-    settings = {}
-    if Path("params.yaml").exists():
-        from ingest.config import load_params
-
-        settings = dict(load_params("params.yaml").get("sources", {}).get("pdf") or {})
+    settings = dict(_pdf_params())
     if args.get("dpi"):
         settings["dpi"] = int(args["dpi"])
     return PdfSettings(**settings)
+
+
+@functools.cache
+def _pdf_params() -> dict[str, Any]:
+    """sources.pdf of ./params.yaml, read once for a whole batch."""
+    if not Path("params.yaml").exists():
+        return {}
+    from ingest.config import load_params
+
+    return dict(load_params("params.yaml").get("sources", {}).get("pdf") or {})
 
 
 def _render_article(a: dict[str, Any]) -> str:

@@ -96,7 +96,8 @@ def test_figure_image_is_rendered_at_the_asked_resolution() -> None:
         x0, top, x1, bottom = fig.bbox
         assert abs(width - (x1 - x0) * dpi / 72) <= 2 and abs(height - (bottom - top) * dpi / 72) <= 2
     capped = read_pdf(data, "two-column.pdf", PdfSettings(dpi=600, max_pixels=200_000)).figures[1]
-    assert Image.open(io.BytesIO(capped.image)).size[0] * Image.open(io.BytesIO(capped.image)).size[1] <= 200_000
+    width, height = Image.open(io.BytesIO(capped.image)).size
+    assert width * height <= 200_000
 
 
 # -- bad PDFs ---------------------------------------------------------------------------------

@@ -36,13 +36,17 @@ _GENERAL = re.compile(
     r"represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p|p ?[<>=≤]|abbreviations?"
     r"|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b|bars? (?:=|indicate|represent)"
     r"|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset|samples were prepared|images were "
-    r"(?:taken|acquired|recorded)|representative (?:data|images|results))|(?:staining|stained)\.?$"
+    r"(?:taken|acquired|recorded)|representative (?:data|images|results)|statistic(?:s|al)\b|bars?\s*[,:=]|these (?:images|panels"
+    r"|micrographs|photos|photographs|pictures|sections|data|results|graphs|plots)\b|(?:sections|images|pictures|photos|"
+    r"micrographs|panels) (?:shown )?(?:are|were) representative)|(?:staining|stained)\.?$"
     r"|\bsame magnification\b|\bin all (?:panels|images)\b|^\W*all (?:photos|photographs|pictures|sections|"
     r"figures|images|micrographs)\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b",
     re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)
 _CLOSER_FOLLOW = re.compile(r"\s*(?:[.;,:)\]]|(?:and|or|respectively|views?)\b|$)", re.I)
+_NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "before", "under", "showing", "shows", "show",
+             "was", "were", "is", "are", "and", "or", "which", "that", "where", "when", "as", "to", "demonstrating"}
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
 
 
@@ -87,6 +91,7 @@ class Distribution:
 
 
 def _clean(text: str) -> str:
+    """A piece of the caption without the list glue before it (", and", ";"); the glue after it stays."""
     text = text.strip()
     while (new := _LEADING_JUNK.sub("", text, count=1)) != text:
         text = new.strip()
@@ -135,8 +140,9 @@ def distribute_caption(caption: str, expected_labels: list[str] | None = None) -
         dist = _unlabelled(caption, expected_labels)
     else:
         spans = statement_spans(caption)
+        # "Scale bar, 5 µm (b)." names b's scale, not b's text; "… = 100 microns (b) High power …" opens b.
         mentions = [t for t in _mentions(caption, style, chain)
-                    if not any(a <= t.start < b for a, b in spans)] or chain
+                    if not any(a <= t.start < b for a, b in spans) or not _is_closer(caption, t)] or chain
         dist = _walk(caption, style, mentions)
         for lab in expected_labels or []:  # labels the image has and the caption never names
             if lab.lower() not in {x.lower() for x in dist.labels}:
@@ -182,6 +188,10 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     open_start = 0
     closers = _closers(caption, mentions)
     lead, lead_end = "", -1  # a lead-in shared by a run of mentions in one sentence
+    run_open: tuple[tuple[str, ...], int] | None = None  # openers of short items in one sentence, item length
+    # Sentence starts, and labels that open a sentence of their own ("… nanorods. a HAADF-STEM image …")
+    starts = sorted(set(_sentence_starts(caption)) | {t.start for t in mentions if caption[:t.start].rstrip()[-1:]
+                                                       in (".", "!", "?")})
 
     def give(labels: tuple[str, ...], text: str) -> None:
         for sentence in split_sentences(text) if text else []:
@@ -232,22 +242,34 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             give(tok.labels, _clean(phrase))
             pos = tok.end
         else:
+            run_open = run_open if run_open and not closers[i - 1] else None
+            start = max(s for s in starts if s <= tok.start)
+            before = open_start if open_labels is not None else pos
+            inline = start >= before and (start > 0 or i > 0) and 0 < len(caption[start:tok.start].split()) <= 15 \
+                and not (lead and tok.start < lead_end)
+            cut = start if inline else tok.start  # "… cells. Sections of (b) …": the words before b are its lead
             if open_labels is not None:
-                text = _clean(caption[open_start:tok.start])
-                sentences = split_sentences(text)
-                if len(sentences) > 1 and sentences[-1].rstrip()[-1:] in ";:," and not (lead and tok.start < lead_end):
-                    # "(A) … melanoma. Positive melanoma immunostains; (B) S100, (C) Mart 1": a lead-in
-                    # for the openers that follow in the same sentence.
-                    lead = sentences[-1].rstrip(";:, ")
-                    end = re.search(r"[.!?](?:\s+[A-Z(]|$)", caption[tok.end:])
-                    lead_end = tok.end + end.end() if end else len(caption)
-                    give(tok.labels, lead)
-                    text = " ".join(sentences[:-1])
-                give(open_labels, text)
+                text = _clean(caption[open_start:cut])
+                item = caption[open_start:tok.start]
+                if not inline and len(words := _clean(item).split()) <= 3 - (words[-1:] not in (["and"], ["or"])) and re.search(
+                        r"(?:,|\band|\bor)\s*$", item):
+                    # "(a) Sagittal and (b) oblique axial images …": a list of short items in one sentence
+                    n = len(words) - (words[-1] in ("and", "or"))
+                    run_open = (run_open[0] + open_labels, min(run_open[1], n)) if run_open else (open_labels, n)
+                    give(open_labels, text)
+                else:
+                    text, tail = _end_run(text, run_open)
+                    give(open_labels, text)
+                    give(run_open[0] + open_labels if run_open else (), tail)
+                    run_open = None
             elif not own and not prefix:
-                prefix = caption[:tok.start].strip()
-            elif pos < tok.start:
-                give(mentions[i - 1].labels, _clean(caption[pos:tok.start]))  # a closer's tail: its labels
+                prefix = caption[:cut].strip()
+            elif pos < cut:
+                give(mentions[i - 1].labels, _clean(caption[pos:cut]))  # a closer's tail: its labels
+            if inline:
+                lead = _clean(caption[start:tok.start])
+                lead_end = min([s for s in starts if s > tok.start] + [len(caption)])
+                give(tok.labels, lead)
             open_labels, open_start = tok.labels, tok.end
             pos = tok.end
     suffix_start = len(caption)
@@ -255,7 +277,9 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     if open_labels is not None:
         text = _clean(caption[open_start:])
         mine, suffix = _split_last(text)
+        mine, tail = _end_run(mine, run_open)
         give(open_labels, mine)
+        give(run_open[0] + open_labels if run_open else (), tail)
         if suffix:
             suffix_start = caption.rfind(suffix)
     else:
@@ -272,6 +296,30 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     return Distribution(style, labels, prefix, " ".join(rest),
                         {lab: " ".join(own.get(lab, [])) for lab in labels}, insets,
                         suffix_start=suffix_start, mentions=mentions)
+
+
+def _sentence_starts(caption: str) -> list[int]:
+    starts, at = [], 0
+    for sentence in split_sentences(caption):
+        at = caption.index(sentence, at)
+        starts.append(at)
+        at += len(sentence)
+    return starts or [0]
+
+
+def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, str]:
+    """The last item of a list of short ones: "(A) ANG-1 and (B) ANG-2 levels of women …". B's item is
+    as long as the others ("ANG-2"); the rest of its text ("levels of women …") describes the whole list.
+    Returns (the last label's own text, the list's shared text)."""
+    sentences = split_sentences(text)
+    if run is None or not sentences:
+        return text, ""
+    words, n = sentences[0].split(), run[1]
+    if len(words) <= n and len(sentences) < 2:
+        return text, ""
+    if len(words) > n and (words[n].lower() in _NOT_NOUN or words[0].lower() in ("the", "a", "an")):
+        return text, ""  # "(B) anti-IL-4 and (C) anti-IL-4 at higher magnification": C's own words
+    return " ".join(words[:n]), " ".join(words[n:] + sentences[1:])
 
 
 def _canonical_case(labels: list[str], mentions: list[Identifier]) -> list[str]:

@@ -29,15 +29,15 @@ _POSITION = r"(?:" + "|".join(POSITIONS) + r")(?:[\s-]+(?:left|right|row|panel|p
 # Each style: (name, pattern with one group holding the label spec). Lookbehinds keep
 # words like "Fig. 5b)" or "vitamin A)" from matching where a label cannot start.
 STYLES: list[tuple[str, re.Pattern[str]]] = [
-    # "(a)", "(a–c)", and "(a, left)": a label with a position word
-    ("paren", re.compile(rf"\(\s*({_LETTERS})\s*(?:,\s*[a-z][^()]{{0,40}})?\)")),
+    # "(a)", "(a–c)", and "(a, left)": a label with a position word; not "(C, n = 14)", a group size
+    ("paren", re.compile(rf"\(\s*({_LETTERS})\s*(?:,\s*[a-z][^()=<>≤≥]{{0,40}})?\)")),
     ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({_LETTERS})\)")),
-    ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=[a-z0-9)\]][.;:]))({_LETTERS})"
+    ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({_LETTERS})"
                         rf"(?=\s+[^\s,;.:)])")),
-    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s))({_LETTERS})\s*:(?=\s)")),
+    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\())({_LETTERS})\s*:(?=\s)")),
     ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({_LETTER_RANGE})\.(?=\s+[A-Z(])")),
-    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:]))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
-    ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z]))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
+    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
+    ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
     ("digit", re.compile(rf"\(\s*({_DIGITS})\s*\)")),
     ("roman", re.compile(rf"\(\s*({_ROMAN_SPEC})\s*\)")),
     ("position", re.compile(rf"\(\s*({_POSITION})\s*\)|(?:^|(?<=[.;]\s))({_POSITION})\s*:", re.I)),
@@ -113,12 +113,33 @@ def _is_successor(prev: str | None, label: str, slack: int = 2) -> bool:
     return 0 < r[0] - p[0] <= slack + 1
 
 
+# "Abbreviations: f, frontal; A and B, muscle scars …": a glossary's letters are not panel labels.
+_GLOSSARY = re.compile(r"\b(?:[A-Z][a-z]+\s+)?abbreviations?\s*(?:used)?\s*[:.,]", re.I)
+
+
+def _glossaries(caption: str) -> list[tuple[int, int]]:
+    """Spans of the caption's abbreviation glossaries: from the heading to the end of its sentence."""
+    spans = []
+    for m in _GLOSSARY.finditer(caption):
+        end = re.search(r"\.(?=\s+[A-Z(]|\s*$)", caption[m.end():])
+        spans.append((m.start(), m.end() + end.end() if end else len(caption)))
+    return spans
+
+
+def _inside_word(caption: str, start: int, end: int) -> bool:
+    """"Hs832(c)T": a letter in parentheses inside a name, not a label."""
+    return caption[start - 1:start].isalnum() and caption[end:end + 1].isalnum()
+
+
 def candidates(caption: str) -> dict[str, list[Identifier]]:
     """Every token of every style, adjacent ones of a style merged: '(a) and (b)' → one token (a, b)."""
     out: dict[str, list[Identifier]] = {}
+    glossaries = _glossaries(caption)
     for style, pattern in STYLES:
         found = []
         for m in pattern.finditer(caption):
+            if any(a <= m.start() < b for a, b in glossaries) or _inside_word(caption, m.start(), m.end()):
+                continue
             spec = next(g for g in m.groups() if g)
             labels = _expand(spec, style)
             if style == "position":
@@ -178,11 +199,53 @@ def _absorb_mixed_lists(caption: str, tokens: list[Identifier]) -> list[Identifi
     return out
 
 
+_LETTER_STYLES = ("paren", "rparen", "bare", "colon", "period", "comma")
+
+
+def _fill_gaps(chain: list[Identifier], found: dict[str, list[Identifier]]) -> list[Identifier]:
+    """Labels the sequence lacks, printed in another style where they belong: "(a). b Adenocarcinoma …",
+    "A and C: 200X. B and D. A higher …", "… receptor f) in more than …". A missing label (one between
+    the labels found, or the one after the last) is taken from a token of another lettered style that names
+    only missing labels, in the chain's case, between the tokens of its neighbours."""
+    if not chain or chain[0].style not in _LETTER_STYLES:
+        return chain
+    labels = [lab for t in chain for lab in t.labels]
+    if not all(len(lab) == 1 and lab.isalpha() for lab in labels) or len({lab.isupper() for lab in labels}) > 1:
+        return chain
+    upper = labels[0].isupper()
+    have = {lab.lower() for lab in labels}
+    last = max(have)
+    missing = {chr(c) for c in range(ord("a"), ord(last) + 2)} - have
+    out = list(chain)
+    for style in _LETTER_STYLES:
+        if style == chain[0].style:
+            continue
+        for tok in found.get(style, []):
+            names = {lab.lower() for lab in tok.labels}
+            if not names <= missing or any(lab.isupper() != upper for lab in tok.labels) or (
+                    style == "bare" and names == {"a"}):  # "A 65-year-old woman …": an article
+                continue
+            before = [t for t in out if t.start < tok.start]
+            after = [t for t in out if t.start > tok.start]
+            if (all(rank(lab) < rank(min(names)) for t in before for lab in t.labels)
+                    and all(rank(lab) > rank(max(names)) for t in after for lab in t.labels)
+                    and (after or max(names) == chr(ord(last) + 1) or max(names) < last)):
+                out = sorted(out + [tok], key=lambda t: t.start)
+                missing -= names
+    return out
+
+
 def find_identifiers(caption: str) -> tuple[str, list[Identifier]]:
     """The caption's label style and the tokens that introduce its labels (``('none', [])`` if unlabelled)."""
+    found = candidates(caption)
+    style, chain = _best_chain(caption, found)
+    return style, _fill_gaps(chain, found)
+
+
+def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, list[Identifier]]:
     best: tuple[int, int, int, str, list[Identifier]] = (0, 0, 0, "none", [])
     lettered = False  # "(a) … in three steps (1) … (2) …": numbers inside a lettered caption enumerate
-    for style, tokens in candidates(caption).items():
+    for style, tokens in found.items():
         if lettered and style in ("digit", "roman", "numbered"):
             continue
         tokens = _absorb_mixed_lists(caption, tokens) if style in ("paren", "rparen") else tokens

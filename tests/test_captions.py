@@ -27,6 +27,14 @@ from ingest.units import Length, parse_length
     ("Stereopair (A) and line drawing (B). Scale bars equal 5 mm.", "paren", "AB"),
     ("Staining of PTEN (magnification*200).A, PTEN in PCa; B, PTEN in benign cells; C, control.", "comma", "ABC"),
     ("Assay. (a) Cells fixed in two steps (1) wash (2) dry (3) stain. (b) Counts. (c) Mean.", "paren", "abc"),
+    # labels the chosen style lacks, printed in another one where they belong
+    ("Whole section with foci (a). b Infiltration of the seminal vesicles (200*)", "paren", "ab"),
+    ("Mice (A and B) and rats (C and D) after H&E staining. E–G) cortex; H–J) hippocampus.", "paren", "ABCDEFGHIJ"),
+    ("Specimens. (A-D) Areas of BPH. Immunostaining for CD34 (anti-CD34, E-H) shows vessels.", "paren", "ABCDEFGH"),
+    # glossaries, names and group sizes are not labels
+    ("Skull. A–B, ventral view. C–D, posterior view. Abbreviations: bo, basioccipital; f, frontal; A and B, scars.",
+     "comma", "ABCD"),
+    ("Expression. A. Cell lines and cyst cell line Hs832(c)T. B. Knockdown. C. Migration.", "period", "ABC"),
 ])
 def test_identifier_styles(caption: str, style: str, labels: str) -> None:
     found_style, tokens = find_identifiers(caption)
@@ -38,6 +46,7 @@ def test_identifier_styles(caption: str, style: str, labels: str) -> None:
     "XPS of (Ag) on (001) Au with intensity in (a.u.) and steps (i) wash and (ii) dry.",
     "A representative example of the (110) surface. In this work, the a-axis grows.",
     "Photograph of the device under UV light.",
+    "hK11 (Panel a) and hK13 (Panel b) levels by ELISA in sera.",
 ])
 def test_chemistry_and_words_are_not_labels(caption: str) -> None:
     assert find_identifiers(caption) == ("none", [])
@@ -56,7 +65,7 @@ def test_prefix_distribution_shares_title_and_trailing_notes() -> None:
 def test_postfix_and_grouped_distribution() -> None:
     d = distribute_caption("Premaxilla of Echinodon. Left premaxilla in view. Stereopair (A) and line drawing (B). "
                            "Hatching indicates broken bone.")
-    assert d.own == {"A": "Stereopair", "B": "line drawing"}
+    assert d.own == {"A": "Stereopair", "B": "line drawing."}  # the full stop after "(B)" ends B's sentence
     assert d.shared_prefix == "Premaxilla of Echinodon. Left premaxilla in view."
     assert d.shared_suffix.startswith("Hatching")
     g = distribute_caption("Right kidney (A-C) and prostate (D-F). A: White lesions. B: A focal lesion. "
@@ -181,5 +190,25 @@ def test_abbreviations_and_run_on_notes() -> None:
 def test_sentences_after_a_closer_describe_its_labels() -> None:
     d = distribute_caption("Correlation of markers. Expression in tumors (a, c). The mean is given as a line. "
                            "Scatter plots of expression (b, d). Red dots are metastases.")
-    assert d.own["a"] == d.own["c"] == "Expression in tumors The mean is given as a line."
-    assert d.own["b"] == "Scatter plots of expression"
+    assert d.own["a"] == d.own["c"] == "Expression in tumors. The mean is given as a line."
+    assert d.own["b"] == "Scatter plots of expression."
+
+
+def test_lists_of_openers_share_their_lead_and_tail() -> None:
+    d = distribute_caption("Compound c26 attenuated inflammation. Compound c26 reduced the number of (A) neutrophils "
+                           "and (B) monocytes in BALF. (C) Histology of lung tissue.")
+    assert d.shared_prefix == "Compound c26 attenuated inflammation."
+    assert d.own["A"].startswith("Compound c26 reduced the number of neutrophils")
+    assert d.own["C"] == "Histology of lung tissue."
+    d = distribute_caption("Angiopoietin levels. Paired plasma (A) ANG-1 and (B) ANG-2 levels of women at visits.")
+    assert d.own["B"] == "Paired plasma ANG-2 levels of women at visits."
+    assert d.own["A"].endswith("levels of women at visits.") and "ANG-2" not in d.own["A"]
+    d = distribute_caption("Stains. (A) H & E, (B) anti-IL-4 and (C) anti-IL-4 at higher magnification of a cancer.")
+    assert d.own["C"].startswith("anti-IL-4 at higher magnification") and "magnification" not in d.own["A"]
+
+
+def test_references_stay_in_the_text_they_occur_in() -> None:
+    d = distribute_caption("Stain for PSA. (a) PSA stain; corresponding H&E is seen in (b). (b) H&E stain.")
+    assert d.own["a"] == "PSA stain; corresponding H&E is seen in (b)." and d.own["b"] == "H&E stain."
+    g = distribute_caption("Cells. (C, n = 14) tumours are shown. (A) Proteasome. (B) Novel proteins. (C) Markers.")
+    assert [t.text for t in g.mentions] == ["(A)", "(B)", "(C)"]

@@ -31,22 +31,28 @@ from ingest.captions.identifiers import Identifier, candidates, find_identifiers
 from ingest.captions.scale import ScaleStatement, scale_statements, statement_spans
 from ingest.captions.sentences import split_sentences
 
-_GENERAL = re.compile(
-    r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)|data (?:are|were|"
-    r"represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p|p ?[<>=≤]|abbreviations?"
-    r"|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b|bars? (?:=|indicate|represent)"
-    r"|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset|samples were prepared|images were "
-    r"(?:taken|acquired|recorded)|representative (?:data|images|results)|statistic(?:s|al)\b|bars?\s*[,:=]|these (?:images|panels"
-    r"|micrographs|photos|photographs|pictures|sections|data|results|graphs|plots)\b|(?:sections|images|pictures|photos|"
-    r"micrographs|panels) (?:shown )?(?:are|were) representative)|(?:staining|stained)\.?$"
-    r"|\bsame magnification\b|\bin all (?:panels|images)\b|^\W*all (?:photos|photographs|pictures|sections|"
-    r"figures|images|micrographs)\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b",
-    re.I)
+_IMAGES = r"(?:images|panels|micrographs|photos|photographs|pictures|sections|figures|data|results|graphs|plots)"
+_COLOURS = r"(?:red|green|blue|yellow|cyan|magenta|white|black|gr[ae]y|orange|purple)"
+# Sentences that are notes on the whole figure, not on the last label (the caption's trailing notes)
+_GENERAL = re.compile("|".join((
+    r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)",
+    r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p",
+    r"p ?[<>=≤]|abbreviations?|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b",
+    r"bars? (?:=|indicate|represent)|bars?\s*[,:=]|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset",
+    r"samples were prepared|images were (?:taken|acquired|recorded)|representative (?:data|images|results)",
+    rf"statistic(?:s|al)\b|these {_IMAGES}\b|{_IMAGES} (?:shown )?(?:are|were) representative",
+    r"(?:reproduced|adapted|reprinted) (?:from|with))",
+    rf"(?:staining|stained)\.?$|\b(?:is|are) (?:shown|stained|labell?ed|depicted) in {_COLOURS}\b",
+    r"^\W*(?:[A-Z][\w/+-]{1,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
+    r"\bsame magnification\b|\bin all (?:panels|images)\b",
+    rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b")), re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)
 _CLOSER_FOLLOW = re.compile(r"\s*(?:[.;,:)\]]|(?:and|or|respectively|views?)\b|$)", re.I)
-_NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "before", "under", "showing", "shows", "show",
-             "was", "were", "is", "are", "and", "or", "which", "that", "where", "when", "as", "to", "demonstrating"}
+_NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "before", "under", "showing", "shows",
+             "show", "was", "were", "is", "are", "and", "or", "which", "that", "where", "when", "as", "to",
+             "demonstrating"}
+_REFERENCE = re.compile(r"\b(?:in|between|from|to|as|see|cf\.|vs\.?|versus|than)\s*$", re.I)
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
 
 
@@ -101,10 +107,7 @@ def _clean(text: str) -> str:
 def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identifier]:
     """The chain, plus parenthesised mentions of its labels elsewhere ("specimens (a) and … (b)")."""
     universe = {lab.lower() for t in chain for lab in t.labels}
-    extra = [t for t in candidates(caption).get("paren", []) if style != "paren"
-             and {lab.lower() for lab in t.labels} <= universe]
-    if style == "paren":
-        extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe]
+    extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe]
     extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
     out: list[Identifier] = []
@@ -112,7 +115,12 @@ def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identif
         if out and t.start < out[-1].end:
             continue
         out.append(t)
-    return out
+    # "Corresponding H&E is seen in (b).", "the identical area between (a) and (b)": references to
+    # labels introduced elsewhere stay in the text they occur in.
+    named = [{lab.lower() for lab in t.labels} for t in out]
+    return [t for i, t in enumerate(out) if not (
+        _REFERENCE.search(caption, 0, t.start) and t.style == "paren" and _is_closer(caption, t)
+        and named[i] <= set().union(*(n for j, n in enumerate(named) if j != i)))]
 
 
 def _abbreviates(caption: str, tok: Identifier) -> bool:
@@ -214,9 +222,12 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     pos = tok.end
                     open_start = tok.end
                     continue
-                # A closer naming other labels inside an opener's text ends that text here.
-                give(open_labels, _clean(caption[open_start:_phrase_start(caption, open_start, tok.start)]))
-                pos = _phrase_start(caption, open_start, tok.start)
+                # A closer naming other labels inside an opener's text ends that text here: at the start
+                # of the closer's sentence when that is a later one ("(A) Soft agar assay …. When … were
+                # grafted, the latter developed larger tumors in size (B) and weight (C).").
+                begins = max(s for s in starts if s <= tok.start)
+                pos = begins if begins > open_start else _phrase_start(caption, open_start, tok.start)
+                give(open_labels, _clean(caption[open_start:pos]))
                 open_labels = None
             phrase = caption[pos:tok.start]
             if i and closers[i - 1] and len(sentences := split_sentences(_clean(phrase))) > 1:
@@ -239,7 +250,9 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     lead, lead_end = " ".join(words[:-n]), mentions[run[-1]].end + 1
                     give(tok.labels, lead)
                     phrase = " ".join(words[-n:])
-            give(tok.labels, _clean(phrase))
+            # "… metastasis (a, c). The mean …": the phrase keeps the full stop that followed the label
+            phrase = _clean(phrase)
+            give(tok.labels, phrase + "." if phrase and caption[tok.end:tok.end + 1] == "." else phrase)
             pos = tok.end
         else:
             run_open = run_open if run_open and not closers[i - 1] else None
@@ -251,7 +264,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             if open_labels is not None:
                 text = _clean(caption[open_start:cut])
                 item = caption[open_start:tok.start]
-                if not inline and len(words := _clean(item).split()) <= 3 - (words[-1:] not in (["and"], ["or"])) and re.search(
+                words = _clean(item).split()
+                if not inline and len(words) <= 2 + (words[-1:] in (["and"], ["or"])) and re.search(
                         r"(?:,|\band|\bor)\s*$", item):
                     # "(a) Sagittal and (b) oblique axial images …": a list of short items in one sentence
                     n = len(words) - (words[-1] in ("and", "or"))

@@ -29,8 +29,10 @@ _POSITION = r"(?:" + "|".join(POSITIONS) + r")(?:[\s-]+(?:left|right|row|panel|p
 # Each style: (name, pattern with one group holding the label spec). Lookbehinds keep
 # words like "Fig. 5b)" or "vitamin A)" from matching where a label cannot start.
 STYLES: list[tuple[str, re.Pattern[str]]] = [
-    # "(a)", "(a–c)", and "(a, left)": a label with a position word; not "(C, n = 14)", a group size
-    ("paren", re.compile(rf"\(\s*({_LETTERS})\s*(?:,\s*[a-z][^()=<>≤≥]{{0,40}})?\)")),
+    # "(a)", "(a–c)", "(a, left)": a label with a position word, not "(C, n = 14)", a group size; and
+    # "(anti-CD34, E–H)": labels after what they show
+    ("paren", re.compile(rf"\(\s*({_LETTERS})\s*(?:,\s*[a-z][^()=<>≤≥]{{0,40}})?\)"
+                         rf"|\([^()]{{1,40}}?,\s*({_LETTERS})\s*\)")),
     ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({_LETTERS})\)")),
     ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({_LETTERS})"
                         rf"(?=\s+[^\s,;.:)])")),
@@ -131,6 +133,12 @@ def _inside_word(caption: str, start: int, end: int) -> bool:
     return caption[start - 1:start].isalnum() and caption[end:end + 1].isalnum()
 
 
+def _inside_parentheses(caption: str, at: int) -> bool:
+    """"hK11 (Panel a) and …": the ")" after a closes a parenthesis opened just before, so "a)" is no label."""
+    before = re.search(r"[()][^()]{0,30}$", caption[max(0, at - 31):at])
+    return before is not None and before.group(0)[0] == "("
+
+
 def candidates(caption: str) -> dict[str, list[Identifier]]:
     """Every token of every style, adjacent ones of a style merged: '(a) and (b)' → one token (a, b)."""
     out: dict[str, list[Identifier]] = {}
@@ -138,7 +146,8 @@ def candidates(caption: str) -> dict[str, list[Identifier]]:
     for style, pattern in STYLES:
         found = []
         for m in pattern.finditer(caption):
-            if any(a <= m.start() < b for a, b in glossaries) or _inside_word(caption, m.start(), m.end()):
+            if any(a <= m.start() < b for a, b in glossaries) or _inside_word(caption, m.start(), m.end()) or (
+                    style == "rparen" and _inside_parentheses(caption, m.start())):
                 continue
             spec = next(g for g in m.groups() if g)
             labels = _expand(spec, style)
@@ -204,9 +213,9 @@ _LETTER_STYLES = ("paren", "rparen", "bare", "colon", "period", "comma")
 
 def _fill_gaps(chain: list[Identifier], found: dict[str, list[Identifier]]) -> list[Identifier]:
     """Labels the sequence lacks, printed in another style where they belong: "(a). b Adenocarcinoma …",
-    "A and C: 200X. B and D. A higher …", "… receptor f) in more than …". A missing label (one between
-    the labels found, or the one after the last) is taken from a token of another lettered style that names
-    only missing labels, in the chain's case, between the tokens of its neighbours."""
+    "A and C: 200X. B and D. A higher …", "… (A and B) … (C and D) … E–G) cortex; H–J) …". A token of
+    another lettered style, in the chain's case, naming new labels in order (not "H&E"), is taken when its
+    labels fit between those of the tokens around it, or continue the sequence after the last one."""
     if not chain or chain[0].style not in _LETTER_STYLES:
         return chain
     labels = [lab for t in chain for lab in t.labels]
@@ -214,24 +223,19 @@ def _fill_gaps(chain: list[Identifier], found: dict[str, list[Identifier]]) -> l
         return chain
     upper = labels[0].isupper()
     have = {lab.lower() for lab in labels}
-    last = max(have)
-    missing = {chr(c) for c in range(ord("a"), ord(last) + 2)} - have
     out = list(chain)
-    for style in _LETTER_STYLES:
-        if style == chain[0].style:
-            continue
-        for tok in found.get(style, []):
-            names = {lab.lower() for lab in tok.labels}
-            if not names <= missing or any(lab.isupper() != upper for lab in tok.labels) or (
-                    style == "bare" and names == {"a"}):  # "A 65-year-old woman …": an article
-                continue
-            before = [t for t in out if t.start < tok.start]
-            after = [t for t in out if t.start > tok.start]
-            if (all(rank(lab) < rank(min(names)) for t in before for lab in t.labels)
-                    and all(rank(lab) > rank(max(names)) for t in after for lab in t.labels)
-                    and (after or max(names) == chr(ord(last) + 1) or max(names) < last)):
-                out = sorted(out + [tok], key=lambda t: t.start)
-                missing -= names
+    others = sorted((t for style in _LETTER_STYLES if style != chain[0].style for t in found.get(style, [])),
+                    key=lambda t: t.start)
+    for tok in others:
+        if any(len(lab) != 1 or not lab.isalpha() or lab.isupper() != upper or lab.lower() in have
+               for lab in tok.labels) or (tok.style == "bare" and tok.labels[0].lower() == "a"):
+            continue  # "A 65-year-old woman …": an article
+        names = [ord(lab.lower()) for lab in tok.labels]
+        lo = max((ord(lab.lower()) for t in out if t.start < tok.start for lab in t.labels), default=ord("a") - 1)
+        hi = min((ord(lab.lower()) for t in out if t.start > tok.start for lab in t.labels), default=None)
+        if names == sorted(names) and lo < names[0] and (names[-1] < hi if hi is not None else names[0] == lo + 1):
+            out = sorted(out + [tok], key=lambda t: t.start)
+            have |= {lab.lower() for lab in tok.labels}
     return out
 
 

@@ -212,3 +212,11 @@ def test_references_stay_in_the_text_they_occur_in() -> None:
     assert d.own["a"] == "PSA stain; corresponding H&E is seen in (b)." and d.own["b"] == "H&E stain."
     g = distribute_caption("Cells. (C, n = 14) tumours are shown. (A) Proteasome. (B) Novel proteins. (C) Markers.")
     assert [t.text for t in g.mentions] == ["(A)", "(B)", "(C)"]
+
+
+def test_a_note_naming_some_labels_goes_to_them() -> None:
+    d = distribute_caption("Heat maps. (A) Top genes. (B) Enrichment. (C) Core genes in ALL. (D) Core genes in tissue. "
+                           "When comparing figures C and D, the similarity is clear. Scale bar, 5 µm.")
+    assert d.own["C"].endswith("When comparing figures C and D, the similarity is clear.")
+    assert d.own["D"] == "Core genes in tissue. When comparing figures C and D, the similarity is clear."
+    assert "comparing" not in d.subcaption("A") and d.shared_suffix == "Scale bar, 5 µm."

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.captions.identifiers import Identifier, candidates, find_identifiers, rank
+from ingest.captions.identifiers import LETTERS, Identifier, candidates, expand_spec, find_identifiers, rank
 from ingest.captions.scale import ScaleStatement, scale_statements, statement_spans
 from ingest.captions.sentences import split_sentences
 
@@ -53,6 +53,7 @@ _NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "befo
              "show", "was", "were", "is", "are", "and", "or", "which", "that", "where", "when", "as", "to",
              "demonstrating"}
 _REFERENCE = re.compile(r"\b(?:in|between|from|to|as|see|cf\.|vs\.?|versus|than)\s*$", re.I)
+_NAMES = re.compile(rf"\b(figures?|figs?\.|panels?|in|for)\s+\(?({LETTERS})\)?(?=[\s,.;:)]|$)", re.I)
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
 
 
@@ -286,14 +287,22 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 give(tok.labels, lead)
             open_labels, open_start = tok.labels, tok.end
             pos = tok.end
+    labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
+    labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
     suffix_start = len(caption)
     suffix = ""
     if open_labels is not None:
         text = _clean(caption[open_start:])
         mine, suffix = _split_last(text)
-        mine, tail = _end_run(mine, run_open)
+        # "(D) … tissue. When comparing figures C and D, …": a later sentence naming labels is theirs
+        first, *more = split_sentences(mine) or [""]
+        named = [(sentence, names if set(names := _names_labels(sentence, labels)) - set(open_labels) else [])
+                 for sentence in more]
+        mine, tail = _end_run(" ".join([first] + [sentence for sentence, names in named if not names]), run_open)
         give(open_labels, mine)
         give(run_open[0] + open_labels if run_open else (), tail)
+        for sentence, names in named:
+            give(tuple(names), sentence)
         if suffix:
             suffix_start = caption.rfind(suffix)
     else:
@@ -303,13 +312,26 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     for sentence in split_sentences(suffix) if suffix else []:
         if m := _INSET.match(sentence):
             insets[m.group(1) or mentions[-1].labels[-1]] = sentence[m.end():].rstrip(". ")
+        elif names := _names_labels(sentence, labels):
+            give(tuple(names), sentence)  # "Scale bars in b–e correspond to …": a note on b–e only
         else:
             rest.append(sentence)
-    labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
-    labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
     return Distribution(style, labels, prefix, " ".join(rest),
                         {lab: " ".join(own.get(lab, [])) for lab in labels}, insets,
                         suffix_start=suffix_start, mentions=mentions)
+
+
+def _names_labels(sentence: str, labels: list[str]) -> list[str]:
+    """The labels a note names ("figures C and D", "in b–e", "panels A and B"), when not all of them."""
+    canonical = {lab.lower(): lab for lab in labels}
+    named: list[str] = []
+    for m in _NAMES.finditer(sentence):
+        spec = expand_spec(m.group(2), "paren")
+        if (m.group(1).lower().startswith(("fig", "panel")) or len(spec) > 1) and all(
+                lab.lower() in canonical for lab in spec):
+            named += [canonical[lab.lower()] for lab in spec]
+    named = list(dict.fromkeys(named))
+    return named if len(named) < len(labels) else []
 
 
 def _sentence_starts(caption: str) -> list[int]:

@@ -19,7 +19,7 @@ POSITIONS = ("top", "bottom", "left", "right", "middle", "center", "centre", "up
 _LETTER = r"[A-Za-z](?:\d{1,2}|'|′)?"
 _SEP = r"\s*(?:,\s*and\b|,\s*&|,|;|&|\band\b|\bor\b)\s*"
 _RANGE = r"\s*(?:–|-|—|\bto\b|\bthrough\b)\s*"
-_LETTERS = rf"{_LETTER}(?:(?:{_SEP}|{_RANGE}){_LETTER})*"
+LETTERS = rf"{_LETTER}(?:(?:{_SEP}|{_RANGE}){_LETTER})*"
 _LETTER_RANGE = rf"{_LETTER}(?:{_RANGE}{_LETTER})?"
 _DIGITS = r"[1-9]\d?(?:(?:" + _SEP + "|" + _RANGE + r")[1-9]\d?)*"
 _ROMANS = r"(?:" + "|".join(sorted(ROMAN, key=len, reverse=True)) + r")"
@@ -31,12 +31,12 @@ _POSITION = r"(?:" + "|".join(POSITIONS) + r")(?:[\s-]+(?:left|right|row|panel|p
 STYLES: list[tuple[str, re.Pattern[str]]] = [
     # "(a)", "(a–c)", "(a, left)": a label with a position word, not "(C, n = 14)", a group size; and
     # "(anti-CD34, E–H)": labels after what they show
-    ("paren", re.compile(rf"\(\s*({_LETTERS})\s*(?:,\s*[a-z][^()=<>≤≥]{{0,40}})?\)"
-                         rf"|\([^()]{{1,40}}?,\s*({_LETTERS})\s*\)")),
-    ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({_LETTERS})\)")),
-    ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({_LETTERS})"
+    ("paren", re.compile(rf"\(\s*({LETTERS})\s*(?:,\s*[a-z][^()=<>≤≥]{{0,40}})?\)"
+                         rf"|\([^()]{{1,40}}?,\s*({LETTERS})\s*\)")),
+    ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({LETTERS})\)")),
+    ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({LETTERS})"
                         rf"(?=\s+[^\s,;.:)])")),
-    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\())({_LETTERS})\s*:(?=\s)")),
+    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\())({LETTERS})\s*:(?=\s)")),
     ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({_LETTER_RANGE})\.(?=\s+[A-Z(])")),
     ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
@@ -61,7 +61,7 @@ class Identifier:
     text: str
 
 
-def _expand(spec: str, style: str) -> tuple[str, ...]:
+def expand_spec(spec: str, style: str) -> tuple[str, ...]:
     """'a–c and e' → ('a', 'b', 'c', 'e'); 'B1, B2' → ('B1', 'B2'); 'ii–iv' → ('ii', 'iii', 'iv')."""
     parts = re.split(rf"({_RANGE})", spec)
     items: list[str] = []
@@ -150,7 +150,7 @@ def candidates(caption: str) -> dict[str, list[Identifier]]:
                     style == "rparen" and _inside_parentheses(caption, m.start())):
                 continue
             spec = next(g for g in m.groups() if g)
-            labels = _expand(spec, style)
+            labels = expand_spec(spec, style)
             if style == "position":
                 labels = (spec.lower().strip(),)
             found.append(Identifier(m.start(), m.end(), labels, style, m.group(0)))

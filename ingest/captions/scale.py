@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ingest.captions.identifiers import Identifier, _expand
+from ingest.captions.identifiers import Identifier, expand_spec
 from ingest.units import LENGTH_RE, Length, canonical_unit
 
 if TYPE_CHECKING:
@@ -49,14 +49,14 @@ def scale_statements(caption: str, dist: Distribution) -> dict[str, list[ScaleSt
                                                                           all_labels)
         look = _BEFORE.search(caption[max(0, m.start() - 30):m.start()])
         if look:
-            implied = [lab for lab in _expand(look.group(1), "paren") if _known(lab, all_labels)] or implied
+            implied = [lab for lab in expand_spec(look.group(1), "paren") if _known(lab, all_labels)] or implied
         while item := _ITEM.match(caption, pos):
             unit = canonical_unit(item.group("unit"))
             if unit is None:
                 break
             length = Length(float(item.group("value").replace(",", ".")), unit)
             named = item.group(item.re.groups) if item.lastindex and item.group(item.re.groups) else None
-            labels = [lab for lab in _expand(named, "paren") if _known(lab, all_labels)] if named else implied
+            labels = [lab for lab in expand_spec(named, "paren") if _known(lab, all_labels)] if named else implied
             statement = ScaleStatement(length, caption[m.start():item.end()].strip(), bool(named))
             for lab in labels:
                 out.setdefault(_canonical(lab, all_labels), []).append(statement)

@@ -120,7 +120,8 @@ def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identif
     # labels introduced elsewhere stay in the text they occur in.
     named = [{lab.lower() for lab in t.labels} for t in out]
     return [t for i, t in enumerate(out) if not (
-        _REFERENCE.search(caption, 0, t.start) and t.style == "paren" and _is_closer(caption, t)
+        _REFERENCE.search(caption, 0, t.start) and t.style == "paren"
+        and (_is_closer(caption, t) or re.match(r"\s*=", caption[t.end:]))
         and named[i] <= set().union(*(n for j, n in enumerate(named) if j != i)))]
 
 
@@ -230,7 +231,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 pos = begins if begins > open_start else _phrase_start(caption, open_start, tok.start)
                 give(open_labels, _clean(caption[open_start:pos]))
                 open_labels = None
-            phrase = caption[pos:tok.start]
+            # "… the procured cells are shown in (d)": the label is part of the phrase
+            phrase = caption[pos:tok.end if _REFERENCE.search(caption, 0, tok.start) else tok.start]
             if i and closers[i - 1] and len(sentences := split_sentences(_clean(phrase))) > 1:
                 # "… tumors (a, c). The mean is shown as a line. Scatter plots … (b, d).": sentences
                 # after a closer's sentence go on describing its labels.

@@ -108,7 +108,10 @@ def _clean(text: str) -> str:
 def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identifier]:
     """The chain, plus parenthesised mentions of its labels elsewhere ("specimens (a) and … (b)")."""
     universe = {lab.lower() for t in chain for lab in t.labels}
-    extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe]
+    cases = {lab.isupper() for t in chain for lab in t.labels if lab.isalpha()}
+    # "(B) … Examples of low (a, b) and high (c, d) levels": other-case letters name something else
+    extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe
+             and (len(cases) != 1 or all(lab.isupper() in cases for lab in t.labels if lab.isalpha()))]
     extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
     out: list[Identifier] = []
@@ -318,9 +321,14 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             give(tuple(names), sentence)  # "Scale bars in b–e correspond to …": a note on b–e only
         else:
             rest.append(sentence)
-    return Distribution(style, labels, prefix, " ".join(rest),
-                        {lab: " ".join(own.get(lab, [])) for lab in labels}, insets,
+    return Distribution(style, labels, _tidy(prefix), " ".join(rest),
+                        {lab: _tidy(" ".join(own.get(lab, []))) for lab in labels}, insets,
                         suffix_start=suffix_start, mentions=mentions)
+
+
+def _tidy(text: str) -> str:
+    """"((a) and (b)) Microphotograph …" leaves "( )" behind once the labels are out."""
+    return re.sub(r" {2,}", " ", re.sub(r"[(\[] ?[)\]]", "", text)).strip()  # thin spaces ("50 nm") stay
 
 
 def _names_labels(sentence: str, labels: list[str]) -> list[str]:

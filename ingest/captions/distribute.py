@@ -180,6 +180,10 @@ def _closers(caption: str, mentions: list[Identifier]) -> list[bool]:
     """Which mentions close their phrase. In "X (A) and Y (B) amongst boys" (B) closes too: it continues
     a list of closers in the same clause even though words follow it."""
     flags = [_is_closer(caption, t) for t in mentions]
+    for i in range(1, len(mentions) - 1):  # "… lymphocytes (C) hyperplastic acini showing mitosis (D).": a comma lost
+        if flags[i - 1] and flags[i + 1] and mentions[i].style == "paren" and _same_sentence(
+                caption, mentions[i - 1].end, mentions[i + 1].start):
+            flags[i] = True
     for i in range(1, len(mentions)):
         between = caption[mentions[i - 1].end:mentions[i].start]
         if flags[i - 1] and not flags[i] and mentions[i].style not in OPENER_STYLES and re.fullmatch(

@@ -207,6 +207,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     lead, lead_end = "", -1  # a lead-in shared by a run of mentions in one sentence
     run_open: tuple[tuple[str, ...], int] | None = None  # openers of short items in one sentence, item length
     # Sentence starts, and labels that open a sentence of their own ("… nanorods. a HAADF-STEM image …")
+    scales = statement_spans(caption)
     starts = sorted(set(_sentence_starts(caption)) | {t.start for t in mentions if caption[:t.start].rstrip()[-1:]
                                                        in (".", "!", "?")})
 
@@ -238,8 +239,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 pos = begins if begins > open_start else _phrase_start(caption, open_start, tok.start)
                 give(open_labels, _clean(caption[open_start:pos]))
                 open_labels = None
-            # "… the procured cells are shown in (d)": the label is part of the phrase
-            phrase = caption[pos:tok.end if _REFERENCE.search(caption, 0, tok.start) else tok.start]
+            phrase = caption[pos:tok.start]
             if i and closers[i - 1] and len(sentences := split_sentences(_clean(phrase))) > 1:
                 # "… tumors (a, c). The mean is shown as a line. Scatter plots … (b, d).": sentences
                 # after a closer's sentence go on describing its labels.
@@ -262,14 +262,17 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     phrase = " ".join(words[-n:])
             # "… metastasis (a, c). The mean …": the phrase keeps the full stop that followed the label
             phrase = _clean(phrase)
+            if _REFERENCE.search(caption, 0, tok.start):
+                phrase = f"{phrase} {tok.text}"  # "… the procured cells are shown in (d)": part of the phrase
             give(tok.labels, phrase + "." if phrase and caption[tok.end:tok.end + 1] == "." else phrase)
             pos = tok.end
         else:
             run_open = run_open if run_open and not closers[i - 1] else None
             start = max(s for s in starts if s <= tok.start)
             before = open_start if open_labels is not None else pos
+            # not "… (arrows). Scale bar = 100 microns (b) High power view …": a statement, no lead
             inline = start >= before and (start > 0 or i > 0) and 0 < len(caption[start:tok.start].split()) <= 15 \
-                and not (lead and tok.start < lead_end)
+                and not (lead and tok.start < lead_end) and not any(start <= a < tok.start for a, _ in scales)
             cut = start if inline else tok.start  # "… cells. Sections of (b) …": the words before b are its lead
             if open_labels is not None:
                 text = _clean(caption[open_start:cut])

@@ -52,7 +52,7 @@ _CLOSER_FOLLOW = re.compile(r"\s*(?:[.;,:)\]]|(?:and|or|respectively|views?)\b|$
 _NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "before", "under", "showing", "shows",
              "show", "was", "were", "is", "are", "and", "or", "which", "that", "where", "when", "as", "to",
              "demonstrating"}
-_REFERENCE = re.compile(r"\b(?:in|between|from|to|as|see|cf\.|vs\.?|versus|than)\s*$", re.I)
+_REFERENCE = re.compile(r"\w\s+(?:in|between|from|to|as|see|cf\.|vs\.?|versus|than)\s*$")
 _NAMES = re.compile(rf"\b(figures?|figs?\.|panels?|in|for)\s+\(?({LETTERS})\)?(?=[\s,.;:)]|$)", re.I)
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
 
@@ -124,7 +124,6 @@ def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identif
     named = [{lab.lower() for lab in t.labels} for t in out]
     return [t for i, t in enumerate(out) if not (
         _REFERENCE.search(caption, 0, t.start) and t.style == "paren"
-        and (_is_closer(caption, t) or re.match(r"\s*=", caption[t.end:]))
         and named[i] <= set().union(*(n for j, n in enumerate(named) if j != i)))]
 
 

@@ -155,7 +155,14 @@ def distribute_caption(caption: str, expected_labels: list[str] | None = None) -
         # "Scale bar, 5 µm (b)." names b's scale, not b's text; "… = 100 microns (b) High power …" opens b.
         mentions = [t for t in _mentions(caption, style, chain)
                     if not any(a <= t.start < b for a, b in spans) or not _is_closer(caption, t)] or chain
-        dist = _walk(caption, style, mentions)
+        # "(d) immunostaining … (arrows) (d).": a label repeated at the end of its own text goes
+        closers = _closers(caption, mentions)
+        echoes = [t for i, t in enumerate(mentions) if i and closers[i] and not closers[i - 1]
+                  and set(t.labels) == set(mentions[i - 1].labels)]
+        text = caption
+        for t in echoes:
+            text = text[:t.start] + " " * (t.end - t.start) + text[t.end:]
+        dist = _walk(text, style, [t for t in mentions if t not in echoes])
         for lab in expected_labels or []:  # labels the image has and the caption never names
             if lab.lower() not in {x.lower() for x in dist.labels}:
                 dist.labels.append(lab)
@@ -333,8 +340,9 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
 
 
 def _tidy(text: str) -> str:
-    """"((a) and (b)) Microphotograph …" leaves "( )" behind once the labels are out."""
-    return re.sub(r" {2,}", " ", re.sub(r"[(\[] ?[)\]]", "", text)).strip()  # thin spaces ("50 nm") stay
+    """"((a) and (b)) Microphotograph …" leaves "( )" behind once the labels are out, "(arrows) (d)." "  "."""
+    text = re.sub(r" {2,}(?=[.,;:])", "", re.sub(r"[(\[] ?[)\]]", "", text))  # where a label was taken out
+    return re.sub(r" {2,}", " ", text).strip()  # thin spaces ("50 nm") stay
 
 
 def _names_labels(sentence: str, labels: list[str]) -> list[str]:

@@ -29,6 +29,7 @@ from ingest.units import Length, parse_length
     ("Assay. (a) Cells fixed in two steps (1) wash (2) dry (3) stain. (b) Counts. (c) Mean.", "paren", "abc"),
     # labels the chosen style lacks, printed in another one where they belong
     ("Whole section with foci (a). b Infiltration of the seminal vesicles (200*)", "paren", "ab"),
+    ("Loss of p63 in basal cells (arrows). A and C: 200X. B and D. A higher (500X) of A and C.", "colon", "ABCD"),
     ("Mice (A and B) and rats (C and D) after H&E staining. E–G) cortex; H–J) hippocampus.", "paren", "ABCDEFGHIJ"),
     ("Specimens. (A-D) Areas of BPH. Immunostaining for CD34 (anti-CD34, E-H) shows vessels.", "paren", "ABCDEFGH"),
     # glossaries, names and group sizes are not labels

@@ -35,9 +35,9 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
                          rf"|\([^()]{{1,40}}?,\s*({LETTERS})\s*\)")),
     ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({LETTERS})\)")),
     ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({LETTERS})"
-                        rf"(?=\s+[^\s,;.:)])")),
+                        rf"(?=\s+[^\s,;.:)])(?!\s+(?:and|or|&)\s+{_LETTER}\b)")),  # not "A" of "A and C:"
     ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\())({LETTERS})\s*:(?=\s)")),
-    ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({_LETTER_RANGE})\.(?=\s+[A-Z(])")),
+    ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({LETTERS})\.(?=\s+[A-Z(])")),
     ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
     ("digit", re.compile(rf"\(\s*({_DIGITS})\s*\)")),
@@ -233,7 +233,10 @@ def _fill_gaps(chain: list[Identifier], found: dict[str, list[Identifier]]) -> l
         names = [ord(lab.lower()) for lab in tok.labels]
         lo = max((ord(lab.lower()) for t in out if t.start < tok.start for lab in t.labels), default=ord("a") - 1)
         hi = min((ord(lab.lower()) for t in out if t.start > tok.start for lab in t.labels), default=None)
-        if names == sorted(names) and lo < names[0] and (names[-1] < hi if hi is not None else names[0] == lo + 1):
+        fits = lo < names[0] and (names[-1] < hi if hi is not None else names[0] == lo + 1)
+        # "A and C: 200X. B and D. A higher (500X) …": a list of the labels left out, after the others
+        completes = hi is None and len(names) > 1 and names[-1] <= lo + 1
+        if names == sorted(names) and (fits or completes):
             out = sorted(out + [tok], key=lambda t: t.start)
             have |= {lab.lower() for lab in tok.labels}
     return out

@@ -105,12 +105,12 @@ def _clean(text: str) -> str:
     return text
 
 
-def _mentions(caption: str, style: str, chain: list[Identifier]) -> list[Identifier]:
-    """The chain, plus parenthesised mentions of its labels elsewhere ("specimens (a) and … (b)")."""
+def _mentions(caption: str, chain: list[Identifier], parens: list[Identifier]) -> list[Identifier]:
+    """The chain, plus parenthesised mentions (``parens``) of its labels elsewhere ("specimens (a) and … (b)")."""
     universe = {lab.lower() for t in chain for lab in t.labels}
     cases = {lab.isupper() for t in chain for lab in t.labels if lab.isalpha()}
     # "(B) … Examples of low (a, b) and high (c, d) levels": other-case letters name something else
-    extra = [t for t in candidates(caption)["paren"] if {lab.lower() for lab in t.labels} <= universe
+    extra = [t for t in parens if {lab.lower() for lab in t.labels} <= universe
              and (len(cases) != 1 or all(lab.isupper() in cases for lab in t.labels if lab.isalpha()))]
     extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
@@ -147,13 +147,14 @@ def _is_closer(caption: str, tok: Identifier) -> bool:
 def distribute_caption(caption: str, expected_labels: list[str] | None = None) -> Distribution:
     """Cut ``caption`` into shared text and per-label text; see the module docstring."""
     caption = re.sub(r"[ \t\n\r\f\v]+", " ", caption).strip()  # typographic spaces (thin, nbsp) stay
-    style, chain = find_identifiers(caption)
+    found = candidates(caption)  # every style's tokens, once: the style's chain and the mentions read them
+    style, chain = find_identifiers(caption, found)
     if not chain:
         dist = _unlabelled(caption, expected_labels)
     else:
         spans = statement_spans(caption)
         # "Scale bar, 5 µm (b)." names b's scale, not b's text; "… = 100 microns (b) High power …" opens b.
-        mentions = [t for t in _mentions(caption, style, chain)
+        mentions = [t for t in _mentions(caption, chain, found["paren"])
                     if not any(a <= t.start < b for a, b in spans) or not _is_closer(caption, t)] or chain
         # "(d) immunostaining … (arrows) (d).": a label repeated at the end of its own text goes
         closers = _closers(caption, mentions)

@@ -242,9 +242,10 @@ def _fill_gaps(chain: list[Identifier], found: dict[str, list[Identifier]]) -> l
     return out
 
 
-def find_identifiers(caption: str) -> tuple[str, list[Identifier]]:
-    """The caption's label style and the tokens that introduce its labels (``('none', [])`` if unlabelled)."""
-    found = candidates(caption)
+def find_identifiers(caption: str, found: dict[str, list[Identifier]] | None = None) -> tuple[str, list[Identifier]]:
+    """The caption's label style and the tokens that introduce its labels (``('none', [])`` if unlabelled).
+    ``found``: the caption's ``candidates``, when the caller has them already."""
+    found = found if found is not None else candidates(caption)
     style, chain = _best_chain(caption, found)
     return style, _fill_gaps(chain, found)
 

@@ -181,6 +181,18 @@ def test_an_impossible_picometre_reading_is_micrometres() -> None:
     assert (b.value, b.unit) == (1.0, "µm") and b.nm_per_px == pytest.approx(1000 / 80, rel=0.05)
 
 
+def test_a_bar_running_into_a_particle_of_its_colour_keeps_its_length() -> None:
+    # A blurred dark particle over the bar's end: the top-hat keeps the blend of the two, which is
+    # not the bar's shade and must not lengthen it.
+    rgb, bar = bar_image("50 nm", length=60)
+    x1, yc = bar[2], (bar[1] + bar[3]) // 2
+    yy, xx = np.mgrid[:rgb.shape[0], :rgb.shape[1]]
+    particle = np.exp(-(((xx - x1 - 2) ** 2 + (yy - yc) ** 2) / (2 * 5.0 ** 2)))
+    rgb = (rgb * (1 - 0.8 * particle[..., None])).astype(np.uint8)
+    (b,) = [b for b in read_bars(rgb, (10, 10, 350, 250)) if iou(b.bbox, bar) > 0.7]
+    assert b.length_px == pytest.approx(60, rel=0.05), b
+
+
 def test_a_bar_without_text_takes_the_caption_stated_scale() -> None:
     rgb, bar = bar_image(None, length=60)
     sep = separate_figure(rgb, "TEM image of Ag nanoparticles. Scale bar, 50 nm.")
@@ -193,12 +205,15 @@ def test_a_bar_without_text_takes_the_caption_stated_scale() -> None:
     ("200 nm", 200, "nm"), ("0.5 um", 0.5, "µm"), ("20.0 µm", 20, "µm"), ("5 Å", 5, "Å"), ("5 A", 5, "Å"),
     ("2 nm-1", 2, "nm⁻¹"), ("5 1/nm", 5, "nm⁻¹"), ("1O0 nm", 100, "nm"), ("200NM", 200, "nm"),
     ("1 cm", 1, "cm"), ("2 1 nm", 2, "nm⁻¹"), (":1-nm.", 1, "nm"),
+    # over a lattice: a speck after the digit, the "1" read as a letter, the "n" read as "h", "r" or "0"
+    ("1.nm:", 1, "nm"), ("Lnm", 1, "nm"), ("Thm.", 1, "nm"), ("1 hm", 1, "nm"), ("2 rm.", 2, "nm"),
+    ("1 0m.", 1, "nm"), ("2Hm", 2, "µm"), ("1.5nm", 1.5, "nm"),
 ])
 def test_scale_labels_parse_as_authors_and_ocr_write_them(text: str, value: float, unit: str) -> None:
     assert parse_label(text) == Length(value, unit)
 
 
-@pytest.mark.parametrize("noise", ["HAADF", "Ag", "DF", "x 5,000", "", "comp"])
+@pytest.mark.parametrize("noise", ["HAADF", "Ag", "DF", "x 5,000", "", "comp", "In", "Ti", "i um"])
 def test_label_noise_is_rejected(noise: str) -> None:
     assert parse_label(noise) is None
 

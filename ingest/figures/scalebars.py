@@ -26,8 +26,9 @@ from ingest.units import Length, parse_length
 
 # OCR confusions inside a scale label, repaired only where a unit or number is expected.
 _UNIT_FIXES = [
-    (re.compile(r"(?<=\d)\s*(?:nrn|rn|run|mn|nn|n m)(?![a-z])", re.I), " nm"),
-    (re.compile(r"(?<=\d)\s*(?:µm|μm|um|uM|jm|jum|pum|lim|ym)(?![a-z])"), " µm"),
+    (re.compile(r"(?<=\d)\s*(?:nrn|rn|run|rim|rm|mn|nn|n m)(?![a-z])", re.I), " nm"),
+    (re.compile(r"(?<=\d)(?:\s*hm|\s+0m)(?![a-z])"), " nm"),  # "n" with a speck on it; "n" read "0" ("1 0m")
+    (re.compile(r"(?<=\d)\s*(?:µm|μm|um|uM|jm|jum|pum|lim|ym|Hm)(?![a-z])"), " µm"),
     (re.compile(r"(?<=\d)\s*[Åå]"), " Å"),
 ]
 _DIGIT_FIXES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", ",": "."})
@@ -38,7 +39,9 @@ def parse_label(text: str) -> Length | None:
     t = text.strip().replace("\u2009", " ")
     # specks beside the text read as punctuation: ":1-nm.", "'200 nm,"
     t = re.sub(r"^[^\w(]+|[^\w)Åµ⁻¹]+$", "", t)
-    t = re.sub(r"(?<=\d)\s*[-–—~_:;'\"]+\s*(?=[a-zA-Zµμ])", " ", t)
+    t = re.sub(r"(?<=\d)\s*[-–—~_:;'\".]+\s*(?=[a-zA-Zµμ])", " ", t)  # also "1.nm": no digit after the point
+    # a lone "1" read as a letter before the unit: "Inm", "Lnm", "Thm", "l µm"
+    t = re.sub(r"^[IlLT|]\s*(?=(?:nm|hm|µm|μm|um|Å)(?!\w))", "1 ", t)
     # digits misread as letters, only in the numeric head of the label ("1O0 nm", "l µm")
     m = re.match(r"^([0-9OolI|S.,]+)\s*(.*)$", t)
     if m and any(ch.isdigit() for ch in m.group(1)):
@@ -101,6 +104,10 @@ def read_label_crop(crop: np.ndarray) -> tuple[Length, str, float] | None:
     return _reconcile(reads)
 
 
+CONFIDENT_READ = 0.75
+"""OCR score at which one band reading is believed on its own."""
+AGREED_READ = 0.6
+"""OCR score at which a band reading counts towards a value several readings agree on."""
 MIN_CONFIDENCE = 0.25
 BAR_LIKE = 0.5
 """Confidence above which a line is worth reading bands for, and kept as a bar with no value read."""
@@ -154,6 +161,7 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             bh = bottom - top
             if top == 0 or bottom >= h or bx0 == 0 or bx1 >= w:
                 continue  # a bar is printed on the image, with image all round it; an edge strip is a border
+            bx0, bx1 = _trim(g, top, bottom, bx0, bx1)
             # end ticks: columns in the bar's own colour that cover its rows and reach a little
             # above or below (not a bright background the bar ends on)
             shade = float(g[top:bottom, bx0:bx1].mean())
@@ -166,6 +174,21 @@ def find_bars(rgb: np.ndarray, host: Box) -> list[Bar]:
             extreme = 255 - float(inside.mean()) if polarity == "white" else float(inside.mean())
             bars.append(Bar((x0 + bx0, y0 + top, x0 + bx1, y0 + bottom), polarity, conf, extreme))
     return _drop_outlines(sorted(bars, key=lambda b: -b.confidence))
+
+
+def _trim(g: np.ndarray, top: int, bottom: int, x0: int, x1: int) -> tuple[int, int]:
+    """The bar without end columns whose shade is not the bar's: where a bar runs into a particle
+    or a fibre near its colour, the top-hat keeps the blend (darker or lighter than the bar) too."""
+    means = g[top:bottom, x0:x1].mean(axis=0)
+    shade = float(np.median(means))
+    off = np.abs(means - shade) > 20
+    a, b = 0, len(means)
+    while b - a > 10 and off[a]:
+        a += 1
+    while b - a > 10 and off[b - 1]:
+        b -= 1
+    # one off column is the bar's own anti-aliased end (it covers part of that pixel): keep it
+    return x0 + (a if a >= 2 else 0), x0 + (b if len(means) - b >= 2 else len(means))
 
 
 def _core(g: np.ndarray, top: int, bottom: int, x0: int, x1: int) -> tuple[np.ndarray, float]:
@@ -369,12 +392,14 @@ def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str
 
     For labels the glyph heuristics cannot isolate: touching a particle, over a lattice, a few
     pixels high. Bands of three heights each side (the likeliest first, stopping at a confident
-    reading), as printed and reduced to the bar's colour.
+    reading), as printed and reduced to the bar's colour. Without a confident reading, a value
+    that several less confident readings agree on is taken: noise rarely misreads the same way twice.
     """
     bx0, by0, bx1, by1 = bar.box
     hx0, hy0, hx1, hy1 = host
     half = (bx1 - bx0) // 2 + 6
     x0, x1 = max(hx0, bx0 - half), min(hx1, bx1 + half)
+    reads: list[tuple[tuple[Length, str, float], Box]] = []
     for height in (15, 10, 22):
         bands: list[Box] = []
         if by0 - height - 2 >= hy0:
@@ -383,24 +408,38 @@ def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str
             bands.append((x0, by1 + 1, x1, by1 + height + 2))
         crops = [c for band in bands for c in _band_variants(rgb, band, bar.polarity)]
         owners = [band for band in bands for _ in range(2)]
-        best: tuple[tuple[Length, str, float], Box] | None = None
         for (text, score), band in zip(ocr.recognize(crops), owners, strict=True):
             length = parse_label(text)
-            if length is not None and score >= 0.8 and (best is None or score > best[0][2]):
-                best = ((length, text, score), band)
-        if best is not None:
-            return best
-    return None
+            if length is not None and score >= AGREED_READ:
+                reads.append(((length, text, score), band))
+        confident = [r for r in reads if r[0][2] >= CONFIDENT_READ]
+        if confident:
+            return max(confident, key=lambda r: r[0][2])
+    agreed = [r for r in reads if sum(o[0][0] == r[0][0] for o in reads) >= 2]
+    return max(agreed, key=lambda r: r[0][2]) if agreed else None
 
 
 def _band_variants(rgb: np.ndarray, band: Box, polarity: str) -> list[np.ndarray]:
     """A band as printed and reduced to the bar's colour, each upscaled for the recogniser."""
     crop = np.ascontiguousarray(rgb[band[1]:band[3], band[0]:band[2], :3])
     g = grey(crop)
-    ink = g >= 200 if polarity == "white" else g <= 60
+    ink = _despeckle(g >= 200 if polarity == "white" else g <= 60)
     binary = rgb_array(np.where(ink, 0, 255).astype(np.uint8))
     scale = max(1.0, 40 / crop.shape[0])
     return [cv2.resize(c, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) for c in (crop, binary)]
+
+
+def _despeckle(ink: np.ndarray) -> np.ndarray:
+    """Ink without the specks a lattice or texture leaves around a label: components much shorter
+    than the glyphs, unless they sit on the text's baseline (a decimal point)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return ink
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    bottoms = stats[1:, cv2.CC_STAT_TOP] + heights
+    baseline = float(np.median(bottoms[heights >= 0.6 * heights.max()]))
+    keep = (heights >= 0.45 * heights.max()) | (np.abs(bottoms - baseline) <= 1.5)
+    return np.concatenate([[False], keep])[labels]
 
 
 def set_length(bar: ScaleBar, length: Length) -> None:

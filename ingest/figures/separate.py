@@ -95,8 +95,8 @@ def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar
             if bar.value is None and any(_on_frame(bar.bbox, f) for f in frames):
                 continue  # an inset's frame edge, with no label to say it is a bar
             bar.in_ = ref if m.dependents else "master"
-            if bar.unit == "mm" and cls in ("microscopy", "diffraction"):
-                # OCR reads "nm" as "mm" far more often than a micrograph has a millimetre bar
+            if bar.unit in ("mm", "cm") and cls in ("microscopy", "diffraction"):
+                # OCR reads "nm" as "mm" or "cm" far more often than a micrograph has a bar that long
                 set_length(bar, Length(bar.value or 0.0, "nm"))
             m.scale_bars.append(bar)
     for bar in gutter_bars:  # a bar printed in the gutter next to the images it measures

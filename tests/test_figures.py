@@ -16,7 +16,7 @@ from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
 from ingest.figures.labels import LabelMark
-from ingest.figures.panels import Cell
+from ingest.figures.panels import Cell, find_cells
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
 from ingest.synth.diffraction import ring_pattern
@@ -59,6 +59,21 @@ def test_a_grid_of_labelled_micrographs_gives_one_master_per_label() -> None:
     for letter, box in truth:
         assert iou(got[letter], box) > 0.95, (letter, got[letter], box)
     assert all(not m.dependents for m in sep.master_images)
+
+
+def test_a_micrograph_a_plot_touches_is_its_own_panel() -> None:
+    # A row of three panels where the plot's last tick label runs into the micrograph beside it:
+    # no white separates them, and the cell is too small to be read as several panels run together.
+    rgb = np.full((560, 1000, 3), 255, np.uint8)
+    rgb[10:240, 10:330] = micrograph(230, 320, 1)
+    plot = scatter_plot((230, 300), np.random.default_rng(3))
+    rgb[10:240, 345:645] = plot[..., :3]
+    rgb[10:240, 647:977] = micrograph(230, 330, 2)
+    rgb[226:236, 640:650] = 0  # the tick label crossing the 2 px gutter
+    rgb[300:550, 10:977] = micrograph(250, 967, 4)
+    cells = find_cells(rgb)
+    assert any(c.kind == "image" and iou(c.box, (647, 10, 977, 240)) > 0.9 for c in cells), cells
+    assert any(c.kind == "graphics" and iou(c.box, (345, 10, 645, 240)) > 0.8 for c in cells), cells
 
 
 def test_touching_panels_are_split_at_the_labels_the_caption_names() -> None:

@@ -198,26 +198,33 @@ def find_cells(rgb: np.ndarray) -> list[Cell]:
     return _merge_text_into_graphics(cells)
 
 
-def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, nested: bool = False) -> list[Cell]:
+def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, nested: bool = False,
+               depth: int = 0) -> list[Cell]:
     """One XY-cut cell as image panels, a plot or drawing, or text."""
     x0, y0, x1, y1 = box
     fill = float(mask[y0:y1, x0:x1].mean())
     bw, bh = x1 - x0, y1 - y0
     if max(bw, bh) <= 48 and min(bw, bh) <= 40:
         return [Cell(box, "text", fill)]
-    if not nested:
+    if not nested or depth == 0:
         # Images touching plots, drawings or other images with no white between them: take the
         # image rectangles out and read what is left (the plots, their labels) as cells of its own.
+        # In a cell too small to hold several panels, only an image filling the cell's height at
+        # its left or right side is one (a micrograph a plot's tick label touches); a dense area
+        # inside a plot (a map, a filled curve) is framed by the axes and their labels.
         regions = _image_regions(rgb, box, min_size)
+        if nested:
+            regions = [r for r in regions if r[3] - r[1] >= 0.9 * bh and (r[0] - x0 <= 2 or x1 - r[2] <= 2)
+                       and r[2] - r[0] <= 0.8 * bw and not _flat(rgb, r)]
         covered = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions)
         if regions and (len(regions) > 1 or covered < 0.85 * bw * bh):
             rest = mask.copy()
             out = []
             for r in regions:
                 rest[r[1]:r[3], r[0]:r[2]] = False
-                out += _read_cell(rgb, mask, r, min_size, nested=True)
+                out += _read_cell(rgb, mask, r, min_size, nested=True, depth=depth + 1)
             for sub in xy_cut(rest, box):
-                out += _read_cell(rgb, rest, sub, min_size, nested=True)
+                out += _read_cell(rgb, rest, sub, min_size, nested=True, depth=depth + 1)
             return out
     # Light micrographs (SEM on a bright support, TEM of sparse particles) are mostly above the
     # ink level yet not page-white: count them as images by their non-white share.

@@ -191,33 +191,37 @@ def _shrink(ink: np.ndarray, box: Box) -> Box:
     return box[0] + int(cols[0]), box[1] + int(rows[0]), box[0] + int(cols[-1]) + 1, box[1] + int(rows[-1]) + 1
 
 
-def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark]) -> list[LabelMark]:
+def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark],
+                 expected: list[str] | None = None) -> list[LabelMark]:
     """Labels anywhere inside image panels: for touching panels that the layout read as one image.
 
     Text detection over the whole image cell (upscaled when small, as labels of a downscaled
     figure may be 7 px high), as printed and reduced to its near-white and near-black pixels (a
     label is pure white or black; the content around it rarely is). Only called when the caption
-    names labels we have not found.
+    names labels we have not found; the reduced versions (a detection each, the slow part of
+    separating a figure) are read only while some ``expected`` label is still unread.
     """
     out: list[LabelMark] = []
-    for c in cells:
-        if c.kind != "image" or c.width < 120 or c.height < 120:
-            continue
-        x0, y0, x1, y1 = c.box
+    want = {e.lower() for e in expected or []}
+    cropped = [(c, rgb_array(rgb[c.box[1]:c.box[3], c.box[0]:c.box[2]])) for c in cells
+               if c.kind == "image" and c.width >= 120 and c.height >= 120]
+    jobs: list[tuple[Cell, np.ndarray, np.ndarray | None]] = [(c, crop, None) for c, crop in cropped]
+    jobs += [(c, img, mask) for c, crop in cropped for img, mask in extremes(crop, 0.002, 0.3)]
+    for k, (c, img, mask) in enumerate(jobs):
+        if k >= len(cropped) and want and want <= {m.text.lower() for m in [*found, *out]}:
+            break
+        x0, y0 = c.box[0], c.box[1]
         scale = 2 if max(c.width, c.height) <= 700 else 1
-        crop = rgb_array(rgb[y0:y1, x0:x1])
-        variants: list[tuple[np.ndarray, np.ndarray | None]] = [(crop, None), *extremes(crop, 0.002, 0.3)]
-        for img, mask in variants:
-            big = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else img
-            for tb in ocr.detect(big):
-                label = normalise(tb.text)
-                box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
-                       y0 + tb.box[3] // scale)
-                if label is None or box[3] - box[1] > 40 or any(
-                        _overlaps(box, m.box) and m.text.lower() == label.lower() for m in [*found, *out]):
-                    continue
-                tight = ink_box(rgb, box) if mask is None else _mask_box(mask, c.box, box)
-                out.append(LabelMark(tight, label, tb.score, True))
+        big = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else img
+        for tb in ocr.detect(big):
+            label = normalise(tb.text)
+            box = (x0 + tb.box[0] // scale, y0 + tb.box[1] // scale, x0 + tb.box[2] // scale,
+                   y0 + tb.box[3] // scale)
+            if label is None or box[3] - box[1] > 40 or any(
+                    _overlaps(box, m.box) and m.text.lower() == label.lower() for m in [*found, *out]):
+                continue
+            tight = ink_box(rgb, box) if mask is None else _mask_box(mask, c.box, box)
+            out.append(LabelMark(tight, label, tb.score, True))
     return out
 
 

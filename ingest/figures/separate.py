@@ -63,7 +63,7 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
     if expected and len(labels) < len(expected):
         # The caption names labels we have not seen: look inside the images for them, and split
         # images that turn out to hold several labelled panels.
-        marks += inner_labels(rgb, cells, marks)
+        marks += inner_labels(rgb, cells, marks, expected)
         labels = choose_labels(marks, expected)
         cells = split_at_labels(rgb, cells, [m.box for m in labels])
         if len(labels) < len(expected):  # the new panels' corners may hold the labels still missing
@@ -91,7 +91,7 @@ def _read_scale_bars(rgb: np.ndarray, m: MasterImage, gutter_bars: list[ScaleBar
     stated = _stated(dist, m.label)
     frames = [i.bbox for i in m.insets]
     for ref, box, cls in _images(m):
-        for bar in read_bars(rgb, box, thorough=not stated):
+        for bar in read_bars(rgb, box, thorough=not stated, weak=False):
             if bar.value is None and any(_on_frame(bar.bbox, f) for f in frames):
                 continue  # an inset's frame edge, with no label to say it is a bar
             bar.in_ = ref if m.dependents else "master"

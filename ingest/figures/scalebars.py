@@ -348,8 +348,8 @@ def read_bars(rgb: np.ndarray, host: Box, max_bars: int = 3, thorough: bool = Tr
     isolate (worth it only when no other source, such as the caption, states the scale).
     ``weak=False`` reads no label for lines that look less like bars (confidence below
     ``BAR_LIKE``): in a compound figure they are mostly frame edges, axes and fibres, and
-    reading them cost 8-14 % of the recognised crops without adding a right value on the
-    synthetic journals or the real figures.
+    reading them cost 8-14 % of the recognised crops for no right value on two synthetic
+    journals and the real figures (one bar of 238 on a third journal).
     """
     return [_read(rgb, bar, host, thorough) if weak or bar.confidence >= BAR_LIKE else _unread(bar)
             for bar in find_bars(rgb, host)[:max_bars]]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -194,26 +195,30 @@ def find_cells(rgb: np.ndarray) -> list[Cell]:
         # Only a cell spanning much of the figure can be several panels run together; a single
         # plot or drawing with a dense area inside stays whole.
         big = (box[2] - box[0]) * (box[3] - box[1]) >= 0.3 * w * h
-        cells += _read_cell(rgb, mask, box, min_size, nested=not big)
+        cells += _read_cell(rgb, mask, box, min_size, "panels" if big else "side")
     return _merge_text_into_graphics(cells)
 
 
-def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, nested: bool = False,
-               depth: int = 0) -> list[Cell]:
-    """One XY-cut cell as image panels, a plot or drawing, or text."""
+def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int,
+               images: Literal["panels", "side", "none"] = "none") -> list[Cell]:
+    """One XY-cut cell as image panels, a plot or drawing, or text.
+
+    ``images``: which image rectangles to take out of a mixed cell first — any (a cell spanning
+    much of the figure), only one at the cell's side (a smaller cell), none (inside a cell).
+    """
     x0, y0, x1, y1 = box
     fill = float(mask[y0:y1, x0:x1].mean())
     bw, bh = x1 - x0, y1 - y0
     if max(bw, bh) <= 48 and min(bw, bh) <= 40:
         return [Cell(box, "text", fill)]
-    if not nested or depth == 0:
+    if images != "none":
         # Images touching plots, drawings or other images with no white between them: take the
         # image rectangles out and read what is left (the plots, their labels) as cells of its own.
         # In a cell too small to hold several panels, only an image filling the cell's height at
         # its left or right side is one (a micrograph a plot's tick label touches); a dense area
         # inside a plot (a map, a filled curve) is framed by the axes and their labels.
         regions = _image_regions(rgb, box, min_size)
-        if nested:
+        if images == "side":
             regions = [r for r in regions if r[3] - r[1] >= 0.9 * bh and (r[0] - x0 <= 2 or x1 - r[2] <= 2)
                        and r[2] - r[0] <= 0.8 * bw and not _flat(rgb, r)]
         covered = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions)
@@ -222,9 +227,9 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int, neste
             out = []
             for r in regions:
                 rest[r[1]:r[3], r[0]:r[2]] = False
-                out += _read_cell(rgb, mask, r, min_size, nested=True, depth=depth + 1)
+                out += _read_cell(rgb, mask, r, min_size)
             for sub in xy_cut(rest, box):
-                out += _read_cell(rgb, rest, sub, min_size, nested=True, depth=depth + 1)
+                out += _read_cell(rgb, rest, sub, min_size)
             return out
     # Light micrographs (SEM on a bright support, TEM of sparse particles) are mostly above the
     # ink level yet not page-white: count them as images by their non-white share.

@@ -16,7 +16,7 @@ from conftest import figlake
 from PIL import Image
 
 from ingest.spectra import digitize
-from ingest.spectra.axes import fit_axis, tick_value
+from ingest.spectra.axes import find_frame, fit_axis, tick_positions, tick_value
 from ingest.spectra.evaluate import bench_plots, score_plot, summarise
 from ingest.synth.plots import PlotPlan, render_plot
 from ingest.synth.truth import GraphTruth
@@ -61,6 +61,31 @@ def test_one_misread_tick_label_does_not_bend_the_axis() -> None:
     axis = fit_axis(pairs, log=False, px_min=25.0, px_max=275.0)
     assert axis is not None and axis.ticks == 4
     assert axis.range == (pytest.approx(100.0), pytest.approx(1100.0))
+
+
+def test_a_crisp_tick_is_placed_where_the_data_put_it_before_snapping() -> None:
+    """matplotlib snaps ticks and spines to pixel centres (``floor(x + 0.5) + 0.5``) and not the curves:
+    a crisp one-column tick stands for the pixel-wide interval ending at its centre."""
+    grey = np.full((60, 100), 255, np.uint8)
+    grey[10:41, 10] = grey[40, 10:91] = 0  # left and bottom spines, one pixel each
+    grey[41:45, 30] = 0  # a crisp tick in column 30
+    grey[41:45, 60:62] = 128  # an antialiased one, half in column 60 and half in 61
+    frame = find_frame(grey)
+    assert frame.snapped[0] and frame.snapped[3] and frame.left == pytest.approx(10.0)
+    assert frame.interior[0] == 12  # the pixels looked at are where the spine's ink is
+    assert tick_positions(grey, frame, "x") == [pytest.approx(30.0), pytest.approx(61.0)]
+
+
+def test_sharp_peaks_keep_their_height() -> None:
+    """XRD peaks a few pixels wide: a column's run on a flank is widened by the flank next door, so its
+    centre misses the apex by half the peak; read across the flank the apex keeps its height."""
+    x = np.linspace(10, 80, 1400)
+    y = peaks(x, [25, 43, 61], width=0.12) + 0.02
+    g = render_plot(plan([y], x, ["#d62728"]), (300, 440))
+    d = digitize(g.image)
+    top = np.sort(np.asarray(d.series[0].y))[-3:]
+    assert np.all(top > 0.85 * y.max())  # the three apexes, each within 15 % of its height
+    assert score_plot(d, g.truth)["matched"] == 1
 
 
 def test_crossing_curves_with_a_legend_are_read_in_data_units() -> None:

@@ -17,9 +17,12 @@ Instances — two methods, compared by the benchmark:
   are tracks they pair off in vertical order, otherwise each track snaps to
   the nearest run within a window that widens with the slope (so sharp peaks
   are followed) and with the columns missed (so dashes and dots are bridged),
-  two tracks may share a run where same-colour curves cross, and a track whose
-  ink is hidden follows the curve drawn over it. A point is the ink-weighted
-  centre of its run.
+  two tracks may share a run where same-colour curves cross, a track that finds
+  nothing where its motion points looks where it is (a peak's apex turns the
+  curve back), and a track whose ink is hidden follows the curve drawn over it.
+  A point is the ink-weighted centre of its run, except on steep flanks, where
+  a column's run is widened by the line width and the flank next door: there
+  the curve is read across, row by row (``_steep_columns``).
 - ``cluster`` (the baseline): one series per colour, the mean inked row of
   each column. Stacked spectra in one colour come out as one averaged curve.
 """
@@ -205,6 +208,8 @@ class _Track:
         self.points: dict[int, float] = {}
         self.hidden: set[int] = set()
         """columns read from another ink drawn over this curve"""
+        self.runs: dict[int, tuple[int, int]] = {}
+        """columns where the track had a run of its own ink to itself: its first and last row"""
 
     def predict(self) -> float:
         return self.y + self.v
@@ -212,11 +217,15 @@ class _Track:
     def window(self) -> float:
         return 4.0 + 1.5 * abs(self.v) + 1.0 * self.missed
 
-    def observe(self, col: int, y: float) -> None:
+    def observe(self, col: int, y: float, run: tuple[int, int] | None = None) -> None:
         if self.points:
             self.v = 0.5 * self.v + 0.5 * (y - self.y)
         self.y, self.missed = y, 0
         self.points[col] = y
+        if run is not None:
+            self.runs[col] = run
+        else:
+            self.runs.pop(col, None)
 
     def miss(self) -> None:
         self.y += self.v
@@ -240,7 +249,7 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
         pairs_in_order = list(zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True))
         if all(max(runs[r][0] - preds[id(t)], 0.0, preds[id(t)] - runs[r][1]) <= reach for t, r in pairs_in_order):
             for t, r in pairs_in_order:
-                t.observe(col, centres[r])
+                t.observe(col, centres[r], runs[r])
             return
     pairs = []
     for t in tracks:
@@ -262,10 +271,21 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
     for r, tids in taken.items():
         a, b = runs[r]
         for tid in tids:
-            y = centres[r] if len(tids) == 1 else float(np.clip(preds[tid], a, b))
-            by_id[tid].observe(col, y)
+            if len(tids) == 1:
+                by_id[tid].observe(col, centres[r], runs[r])
+            else:
+                by_id[tid].observe(col, float(np.clip(preds[tid], a, b)))
     for t in tracks:
         if id(t) in done:
+            continue
+        # At a peak's apex the curve turns back: its run is near where the track is, not where its
+        # motion points.
+        free = [r for r in range(len(runs)) if r not in taken
+                and max(runs[r][0] - t.y, 0.0, t.y - runs[r][1]) <= t.window()]
+        if free:
+            r = min(free, key=lambda r: max(runs[r][0] - t.y, 0.0, t.y - runs[r][1]))
+            taken[r] = [id(t)]
+            t.observe(col, centres[r], runs[r])
             continue
         p = preds[id(t)]
         under = min(cover, key=lambda r: max(r[0] - p, 0.0, p - r[1]), default=None)
@@ -276,16 +296,85 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
             t.miss()
 
 
+def _across(own: np.ndarray, weight: np.ndarray, rows: np.ndarray, col: int, reach: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``rows``: the width of the horizontal run of ``own`` through ``col`` (0 where
+    ``col`` is not inked; ``2·reach + 1`` where it runs past ``reach`` either side) and its ink-weighted
+    centre column (continuous coordinates)."""
+    lo, hi = max(0, col - reach), min(own.shape[1], col + reach + 1)
+    block, wts = own[rows, lo:hi], weight[rows, lo:hi]
+    c = col - lo
+    left = np.cumprod(block[:, c::-1], axis=1).sum(axis=1)  # inked columns from col leftwards, col included
+    right = np.cumprod(block[:, c:], axis=1).sum(axis=1)
+    j = np.arange(hi - lo)[None, :]
+    inside = (j > c - left[:, None]) & (j < c + right[:, None])
+    w = np.where(inside, wts, 0.0)
+    centre = lo + (w * (j + 0.5)).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-9)
+    width = np.where(block[:, c], left + right - 1, 0)
+    touches = (c - left < 0) | (c + right >= hi - lo)
+    return np.where(touches & (width > 0), 2 * reach + 1, width), centre
+
+
+def _steep_columns(t: _Track, own: np.ndarray, weight: np.ndarray) -> dict[int, tuple[float, float]]:
+    """Where the curve is steep, (x, y) read across it instead of down it.
+
+    A column's run is the curve's extent there widened by the line width, and on a steep flank also
+    by the flank next door: a line ``lw`` wide drawn up a peak inks ``lw`` columns. Its centre is then
+    far from where the curve crosses the column's middle, the biggest error of a spectrum with sharp
+    peaks. Across a flank the line is only ``lw`` wide, so each row of it gives the flank's position
+    to a fraction of a pixel; the row where the flank crosses the column's middle is the curve's value
+    there. The top (bottom) of a peak (valley) is its narrowest row: the point is placed there, at
+    that row's centre, half a line width in from the run's end.
+    """
+    if len(t.runs) < 5:
+        return {}
+    lw = float(np.median([b - a + 1 for a, b in t.runs.values()]))
+    narrow = lw + 2
+    out: dict[int, tuple[float, float]] = {}
+    for c, (a, b) in t.runs.items():
+        if b - a + 1 <= lw + 2:
+            continue
+        rows = np.arange(a, b + 1)
+        width, centre = _across(own, weight, rows, c, int(narrow) + 2)
+        flank = (width > 0) & (width <= narrow)
+        prev, nxt = t.runs.get(c - 1), t.runs.get(c + 1)
+        for end, row, sign in ((0, a, 1), (1, b, -1)):
+            beyond = [r[end] for r in (prev, nxt) if r is not None]
+            if all(sign * (row - v) <= 0 for v in beyond) and flank[0 if end == 0 else -1]:
+                k = int(min(lw // 2, rows.size - 1))
+                tip = k if end == 0 else rows.size - 1 - k
+                if c <= centre[tip] < c + 1:
+                    out[c] = (float(centre[tip]), row + sign * (lw - 1) / 2)
+                    break
+        if c in out:
+            continue
+        near = flank & (np.abs(centre - (c + 0.5)) < 1.5)
+        if near.sum() >= 3:
+            r, x = rows[near].astype(float), centre[near]
+            if np.ptp(x) > 0.2:
+                slope, icpt = np.polyfit(x, r, 1)
+                out[c] = (c + 0.5, float(np.clip(slope * (c + 0.5) + icpt, r.min(), r.max())))
+            else:
+                out[c] = (c + 0.5, float(r.mean()))
+        elif (~flank & (width > 0)).any():
+            shallow = ~flank & (width > 0)
+            out[c] = (c + 0.5, _centre(np.where(shallow, weight[rows, c], 0.0), a))
+    return out
+
+
 def _style(own: int, span: int) -> str:
     share = own / max(span, 1)
     return "solid" if share > 0.85 else "dashed" if share > 0.5 else "dotted"
 
 
-def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int, own: int | None = None
-            ) -> Series | None:
-    """Observed columns, gaps up to ``_MAX_GAP`` filled linearly, in whole-image pixel coordinates."""
+def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int, own: int | None = None,
+            across: dict[int, tuple[float, float]] | None = None) -> Series | None:
+    """Observed columns, gaps up to ``_MAX_GAP`` filled linearly, in whole-image pixel coordinates;
+    ``across`` replaces a column's point by one read across a steep flank (x, y; x continuous)."""
     if len(points) < 2:
         return None
+    across = across or {}
+    points = points | {c: y for c, (_, y) in across.items()}
     cols = np.array(sorted(points))
     ys = np.array([points[c] for c in cols])
     full = np.arange(cols[0], cols[-1] + 1)
@@ -295,9 +384,12 @@ def _finish(points: dict[int, float], x0: int, y0: int, colour: str, width: int,
         if g > _MAX_GAP:
             keep[c - cols[0] + 1:c - cols[0] + g] = False
     yi = np.interp(full, cols, ys)
+    xi = full + 0.5
+    for c, (x, _) in across.items():
+        xi[c - cols[0]] = x
     span = int(cols[-1] - cols[0] + 1)
     own = len(points) if own is None else own  # columns read from the curve's own ink
-    return Series(full[keep] + x0 + 0.5, yi[keep] + y0 + 0.5, colour, _style(own, span),
+    return Series(xi[keep] + x0, yi[keep] + y0 + 0.5, colour, _style(own, span),
                   round(min(1.0, own / max(span, 1)) * min(1.0, span / max(width, 1)), 3))
 
 
@@ -346,8 +438,10 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
                 t.y, t.v, t.missed = t.points[start], 0.0, 0
             for c in direction:
                 _step(tracks, runs[c], centres[c], cover[c], c, reach=max(8.0, 0.2 * h))
+        own = labels == k
         found = [s for t in tracks if (s := _finish(t.points, x0, y0, _hex(colour), w,
-                                                    own=len(t.points) - len(t.hidden)))]
+                                                    own=len(t.points) - len(t.hidden),
+                                                    across=_steep_columns(t, own, weight)))]
         out += found
     # One curve followed twice — by two tracks of an ink, or by a second ink that JPEG greyed or
     # antialiasing tinted along it — is kept once.

@@ -2,7 +2,9 @@
 
 The frame is found from the long straight dark lines of the plot (projections
 of the dark-pixel mask; matplotlib, Origin and Igor all draw an L or a box).
-Tick marks are the short dark runs just outside an axis line. Tick labels are
+Tick marks are the short dark runs just outside an axis line; a crisp one
+(or a crisp spine) was snapped to the pixel grid and stands half a pixel after
+where the data put it (``tick_positions``). Tick labels are
 the numbers the OCR reads next to an axis; each is tied to its nearest tick
 and the mapping is fitted robustly (RANSAC over pairs of labelled ticks, then
 least squares on the inliers), so one misread label cannot bend the axis. Log

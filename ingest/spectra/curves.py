@@ -42,6 +42,11 @@ _MAX_GAP = 30
 """columns a track may go unobserved (dashes, dots, crossings) before it is ended"""
 _RUN_GAP = 10
 """inked pixels of one column this close are one run: the dots of a dotted line on a steep flank"""
+_HIDDEN_DAMPING = 0.5
+"""share of its motion a track keeps for each column it reads from the ink drawn over it"""
+_NEIGHBOURS = np.ones((3, 3), np.uint8)
+_HALO_INNER = 0.1
+"""a halo has (almost) no pixel of its own away from the ink it fringes"""
 _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 """closing element joining dashes, dots and JPEG speckle of one ink"""
 
@@ -134,8 +139,10 @@ def merge_halos(labels: np.ndarray, colours: list[np.ndarray]) -> tuple[np.ndarr
     """Fold inks that only ever appear along another ink's pixels into it.
 
     JPEG ringing and antialiasing between two curves make off-colours ("dark red" along a red line
-    crossing a black one); they are not curves of their own. A real curve — even dotted — is mostly
-    away from the other inks, so a colour with most of its pixels beside another's is that one's halo.
+    crossing a black one); they are not curves of their own. A colour with most of its pixels beside
+    another's is that one's halo — unless a tenth of its pixels have no other ink next to them: a
+    fringe is one pixel wide, while a real curve has a core of its own even where several spectra
+    share a baseline and their peaks (which puts most of every curve beside another).
     """
     kernel = np.ones((5, 5), np.uint8)
     alive = list(range(len(colours)))
@@ -153,7 +160,8 @@ def merge_halos(labels: np.ndarray, colours: list[np.ndarray]) -> tuple[np.ndarr
                     / sizes[k] for j in alive if j != k}
             j = max(near, key=lambda j: near[j])
             others = [colours[i] for i in alive if i != k]
-            if near[j] > 0.6 and sizes[j] > sizes[k] and (near[j] > 0.85 or _mixture(colours[k], others)):
+            if (near[j] > 0.6 and sizes[j] > sizes[k] and (near[j] > 0.85 or _mixture(colours[k], others))
+                    and _own_core(mine, labels) < _HALO_INNER):
                 labels[mine] = j
                 alive.remove(k)
                 changed = True
@@ -163,6 +171,12 @@ def merge_halos(labels: np.ndarray, colours: list[np.ndarray]) -> tuple[np.ndarr
     for k, i in keep.items():
         out[labels == k] = i
     return out, [colours[k] for k in alive]
+
+
+def _own_core(mine: np.ndarray, labels: np.ndarray) -> float:
+    """Share of the pixels of ``mine`` with no pixel of another ink among their eight neighbours."""
+    others = cv2.dilate(((labels >= 0) & ~mine).astype(np.uint8), _NEIGHBOURS).astype(bool)
+    return float((mine & ~others).sum()) / max(int(mine.sum()), 1)
 
 
 def _mixture(colour: np.ndarray, others: list[np.ndarray]) -> bool:
@@ -227,6 +241,15 @@ class _Track:
         else:
             self.runs.pop(col, None)
 
+    def follow(self, col: int, y: float) -> None:
+        """Read ``col`` from the ink drawn over this curve. That ink's own motion (a peak of the curve on
+        top, rising out of a shared baseline) is not this curve's, so the track's motion dies down."""
+        self.points[col] = y
+        self.y, self.missed = y, 0
+        self.v *= _HIDDEN_DAMPING
+        self.hidden.add(col)
+        self.runs.pop(col, None)
+
     def miss(self) -> None:
         self.y += self.v
         self.v *= 0.8
@@ -290,8 +313,7 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
         p = preds[id(t)]
         under = min(cover, key=lambda r: max(r[0] - p, 0.0, p - r[1]), default=None)
         if under is not None and max(under[0] - p, 0.0, p - under[1]) <= 2.0 + abs(t.v):
-            t.observe(col, float(np.clip(p, under[0], under[1])) if under[1] - under[0] > 4 else sum(under) / 2)
-            t.hidden.add(col)
+            t.follow(col, float(np.clip(p, under[0], under[1])) if under[1] - under[0] > 4 else sum(under) / 2)
         else:
             t.miss()
 

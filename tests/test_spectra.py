@@ -121,6 +121,16 @@ def test_tracking_separates_stacked_spectra_of_one_colour_and_the_baseline_canno
     assert clustered["matched"] < 3  # one averaged curve per colour
 
 
+def test_a_sharp_peak_crossing_the_next_stacked_spectrum_stays_with_its_own() -> None:
+    """XRD patterns stacked in one colour: a tall narrow peak of the lower pattern rises through the
+    one above and drops straight back; the tracks must not swap there."""
+    x = np.linspace(10, 80, 1400)
+    ys = [peaks(x, [30, 55], width=0.3) * 1.6 + 0.05, peaks(x, [40, 65], width=0.3) * 0.5 + 1.0,
+          peaks(x, [47], width=0.3) * 0.5 + 2.0]
+    tracked, _ = matched(plan(ys, x, ["#000000"] * 3), (360, 460), "track")
+    assert tracked["matched"] == 3
+
+
 def test_a_crop_without_axes_is_read_in_pixel_space() -> None:
     g = render_plot(plan([peaks(X, [500])], X, ["#d62728"]), (300, 420))
     x0, y0, x1, y1 = g.truth.plot_box

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 INK = 60
 """255 − min(R, G, B) above this is ink (matplotlib's default grid, at 50 % alpha, stays below)"""
@@ -44,6 +45,12 @@ _RUN_GAP = 10
 """inked pixels of one column this close are one run: the dots of a dotted line on a steep flank"""
 _HIDDEN_DAMPING = 0.5
 """share of its motion a track keeps for each column it reads from the ink drawn over it"""
+_BASE_RATE = 0.05
+"""how fast a track's level follows the curve: a sharp peak, a few columns wide, barely moves it"""
+_BASE_COST = 2.0
+"""pixels a run costs extra when it is near the track's level rather than where its motion points"""
+_SWAP = 1.0
+"""pixels by which pairing runs by cost must beat pairing them in vertical order to be preferred"""
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
 _HALO_INNER = 0.1
 """a halo has (almost) no pixel of its own away from the ink it fringes"""
@@ -218,6 +225,8 @@ class _Track:
     def __init__(self, y: float) -> None:
         self.y = y
         self.v = 0.0
+        self.base = y
+        """where the curve has been lately, moving slowly: the level a sharp peak returns to"""
         self.missed = 0
         self.points: dict[int, float] = {}
         self.hidden: set[int] = set()
@@ -234,6 +243,7 @@ class _Track:
     def observe(self, col: int, y: float, run: tuple[int, int] | None = None) -> None:
         if self.points:
             self.v = 0.5 * self.v + 0.5 * (y - self.y)
+        self.base += _BASE_RATE * (y - self.base)
         self.y, self.missed = y, 0
         self.points[col] = y
         if run is not None:
@@ -261,17 +271,30 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
     """Snap each track to a run of this column.
 
     As many runs as tracks: they pair off in vertical order, however far a run has moved (a sharp
-    peak, a dotted line's next dot) up to ``reach``. Otherwise each track takes the nearest run within its window,
-    unique runs first, then shared ones where curves cross. A track that finds none of its own ink
-    but another ink right where it is predicted runs beneath that curve (drawn later, on top), and
-    follows it there.
+    peak, a dotted line's next dot) up to ``reach`` — unless pairing them by distance (to where each
+    track's motion points, or a little dearer to the level it has kept lately) is over ``_SWAP`` px
+    better in all: a sharp peak of one stacked spectrum that crosses the next curve of its colour
+    and drops straight back to its own level. Otherwise each track takes the nearest run within its
+    window, unique runs first, then shared ones where curves cross. A track that finds none of its
+    own ink but another ink right where it is predicted runs beneath that curve (drawn later, on
+    top), and follows it there.
     """
     preds = {id(t): t.predict() for t in tracks}
     if runs and len(runs) == len(tracks):
+        def gap(t: _Track, r: int) -> float:
+            a, b = runs[r]
+            p = preds[id(t)]
+            return min(max(a - p, 0.0, p - b), max(a - t.base, 0.0, t.base - b) + _BASE_COST)
+
         order = sorted(tracks, key=lambda t: preds[id(t)])
-        pairs_in_order = list(zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True))
-        if all(max(runs[r][0] - preds[id(t)], 0.0, preds[id(t)] - runs[r][1]) <= reach for t, r in pairs_in_order):
-            for t, r in pairs_in_order:
+        paired = list(zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True))
+        if len(tracks) > 1:
+            gaps = np.array([[gap(t, r) for r in range(len(runs))] for t in tracks])
+            ti, ri = linear_sum_assignment(gaps)
+            if gaps[ti, ri].sum() + _SWAP < sum(gap(t, r) for t, r in paired):
+                paired = [(tracks[i], int(r)) for i, r in zip(ti, ri, strict=True)]
+        if all(gap(t, r) <= reach for t, r in paired):
+            for t, r in paired:
                 t.observe(col, centres[r], runs[r])
             return
     pairs = []
@@ -457,7 +480,7 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
             t.points[start] = t.y
         for direction in (range(start + 1, w), range(start - 1, -1, -1)):
             for t in tracks:
-                t.y, t.v, t.missed = t.points[start], 0.0, 0
+                t.y, t.v, t.missed, t.base = t.points[start], 0.0, 0, t.points[start]
             for c in direction:
                 _step(tracks, runs[c], centres[c], cover[c], c, reach=max(8.0, 0.2 * h))
         own = labels == k

@@ -5,7 +5,8 @@ legend entries, annotations) and not a ruled line (grid or reference lines
 crossing the whole frame). Colours: the inks of the strongly coloured pixels,
 grouped greedily in CIELAB; every inked pixel then joins the ink it is a
 blend of with the white page (antialiased edges and JPEG halos are paler
-versions of their curve's colour, not new colours).
+versions of their curve's colour, not new colours), and an ink that only
+fringes another, with no core of its own, is folded into it.
 
 Instances — two methods, compared by the benchmark:
 
@@ -14,7 +15,8 @@ Instances — two methods, compared by the benchmark:
   seen with the thinnest runs (small gradients, so the curves are apart) and
   follow the runs forward and backward along x. Each step predicts the next
   row from the track's own motion; where a column has as many runs as there
-  are tracks they pair off in vertical order, otherwise each track snaps to
+  are tracks they pair off in vertical order (or by distance, when that fits
+  clearly better: a sharp peak through the next stacked curve), otherwise each track snaps to
   the nearest run within a window that widens with the slope (so sharp peaks
   are followed) and with the columns missed (so dashes and dots are bridged),
   two tracks may share a run where same-colour curves cross, a track that finds

@@ -268,6 +268,11 @@ class _Track:
         self.missed += 1
 
 
+def _off(run: tuple[int, int], y: float) -> float:
+    """How far row ``y`` lies outside ``run`` (0 inside it)."""
+    return max(run[0] - y, 0.0, y - run[1])
+
+
 def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float], cover: list[tuple[int, int]],
           col: int, reach: float) -> None:
     """Snap each track to a run of this column.
@@ -284,9 +289,7 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
     preds = {id(t): t.predict() for t in tracks}
     if runs and len(runs) == len(tracks):
         def gap(t: _Track, r: int) -> float:
-            a, b = runs[r]
-            p = preds[id(t)]
-            return min(max(a - p, 0.0, p - b), max(a - t.base, 0.0, t.base - b) + _BASE_COST)
+            return min(_off(runs[r], preds[id(t)]), _off(runs[r], t.base) + _BASE_COST)
 
         order = sorted(tracks, key=lambda t: preds[id(t)])
         paired = list(zip(order, sorted(range(len(runs)), key=lambda r: runs[r]), strict=True))
@@ -301,9 +304,8 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
             return
     pairs = []
     for t in tracks:
-        p = preds[id(t)]
-        for r, (a, b) in enumerate(runs):
-            cost = max(a - p, 0.0, p - b)
+        for r, run in enumerate(runs):
+            cost = _off(run, preds[id(t)])
             if cost <= t.window():
                 pairs.append((cost, id(t), r))
     pairs.sort()
@@ -328,16 +330,15 @@ def _step(tracks: list[_Track], runs: list[tuple[int, int]], centres: list[float
             continue
         # At a peak's apex the curve turns back: its run is near where the track is, not where its
         # motion points.
-        free = [r for r in range(len(runs)) if r not in taken
-                and max(runs[r][0] - t.y, 0.0, t.y - runs[r][1]) <= t.window()]
+        free = [r for r in range(len(runs)) if r not in taken and _off(runs[r], t.y) <= t.window()]
         if free:
-            r = min(free, key=lambda r: max(runs[r][0] - t.y, 0.0, t.y - runs[r][1]))
+            r = min(free, key=lambda r: _off(runs[r], t.y))
             taken[r] = [id(t)]
             t.observe(col, centres[r], runs[r])
             continue
         p = preds[id(t)]
-        under = min(cover, key=lambda r: max(r[0] - p, 0.0, p - r[1]), default=None)
-        if under is not None and max(under[0] - p, 0.0, p - under[1]) <= 2.0 + abs(t.v):
+        under = min(cover, key=lambda r: _off(r, p), default=None)
+        if under is not None and _off(under, p) <= 2.0 + abs(t.v):
             t.follow(col, float(np.clip(p, under[0], under[1])) if under[1] - under[0] > 4 else sum(under) / 2)
         else:
             t.miss()
@@ -379,7 +380,7 @@ def _steep_columns(t: _Track, own: np.ndarray, weight: np.ndarray) -> dict[int, 
     narrow = lw + 2
     out: dict[int, tuple[float, float]] = {}
     for c, (a, b) in t.runs.items():
-        if b - a + 1 <= lw + 2:
+        if b - a + 1 <= narrow:
             continue
         rows = np.arange(a, b + 1)
         width, centre = _across(own, weight, rows, c, int(narrow) + 2)
@@ -403,8 +404,7 @@ def _steep_columns(t: _Track, own: np.ndarray, weight: np.ndarray) -> dict[int, 
                 out[c] = (c + 0.5, float(np.clip(slope * (c + 0.5) + icpt, r.min(), r.max())))
             else:
                 out[c] = (c + 0.5, float(r.mean()))
-        elif (~flank & (width > 0)).any():
-            shallow = ~flank & (width > 0)
+        elif (shallow := ~flank & (width > 0)).any():
             out[c] = (c + 0.5, _centre(np.where(shallow, weight[rows, c], 0.0), a))
     return out
 
@@ -471,7 +471,8 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
             continue
         # A run's row is the ink-weighted mean of its own pixels (antialiasing gives it sub-pixel
         # precision); the closed mask only decides which pixels belong together.
-        weight = np.where(labels == k, strength, 0).astype(np.float32)
+        own = labels == k
+        weight = np.where(own, strength, 0).astype(np.float32)
         centres = [[_centre(weight[a:b + 1, c], a) for a, b in col_runs] for c, col_runs in enumerate(runs)]
         starts = [c for c in range(w) if len(runs[c]) == n]
         if not starts:
@@ -485,7 +486,6 @@ def track(labels: np.ndarray, colours: list[np.ndarray], strength: np.ndarray, x
                 t.y, t.v, t.missed, t.base = t.points[start], 0.0, 0, t.points[start]
             for c in direction:
                 _step(tracks, runs[c], centres[c], cover[c], c, reach=max(8.0, 0.2 * h))
-        own = labels == k
         found = [s for t in tracks if (s := _finish(t.points, x0, y0, _hex(colour), w,
                                                     own=len(t.points) - len(t.hidden),
                                                     across=_steep_columns(t, own, weight)))]

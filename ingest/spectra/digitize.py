@@ -17,7 +17,7 @@ from ingest import ocr
 from ingest.images import rgb_array
 from ingest.ocr import TextBox
 from ingest.spectra import curves
-from ingest.spectra.axes import DARK, Axis, Frame, calibrate, find_frame, uncalibrated
+from ingest.spectra.axes import Axis, Frame, calibrate, find_frame, uncalibrated
 
 METHODS = ("track", "cluster")
 
@@ -69,10 +69,9 @@ def digitize(image: np.ndarray, method: str = "track", texts: list[TextBox] | No
     h, w = rgb.shape[:2]
     texts = ocr.detect(rgb) if texts is None else texts
     grey = rgb.min(axis=2)
-    dark = grey < DARK
     frame = find_frame(grey)
     if any(frame.lines):
-        x_axis, y_axis = calibrate(rgb, dark, frame, texts)
+        x_axis, y_axis = calibrate(rgb, grey, frame, texts)
     else:
         x_axis, y_axis = uncalibrated(0.0, float(w)), uncalibrated(float(h), 0.0)
     x0, y0, x1, y1 = frame.interior

@@ -15,8 +15,11 @@ import pytest
 from conftest import figlake
 from PIL import Image
 
+from ingest import ocr
+from ingest.ocr import TextBox
 from ingest.spectra import digitize
 from ingest.spectra.axes import find_frame, fit_axis, tick_positions, tick_value
+from ingest.spectra.curves import INK, assign, curve_pixels, ink_strength, inks
 from ingest.spectra.evaluate import bench_plots, score_plot, summarise
 from ingest.synth.plots import PlotPlan, render_plot
 from ingest.synth.truth import GraphTruth
@@ -46,6 +49,7 @@ def matched(p: PlotPlan, shape: tuple[int, int] = (320, 440), method: str = "tra
     ("400", 400.0, None), ("−0.5", -0.5, None), ("1,000", 1000.0, None), ("0,25", 0.25, None),
     ("10-1", None, 0.1), ("10⁻1", None, 0.1), ("10°", None, 1.0), ("10²", None, 100.0), ("10^3", None, 1000.0),
     ("102", 102.0, 100.0),  # 10² as the OCR flattens it, or the number: the axis fit decides
+    ("3×10⁻1", None, 0.3), ("2x10^-2", None, 0.02),  # minor ticks of a log axis spanning about a decade
 ])
 def test_tick_labels_parse_as_plots_print_them(text: str, value: float | None, power: float | None) -> None:
     assert tick_value(text) == (value, power)
@@ -102,6 +106,69 @@ def test_a_log_axis_is_recognised_from_powers_of_ten() -> None:
     d = digitize(g.image)
     assert d.y_axis.scale == "log"
     assert score_plot(d, g.truth)["axes"]["y"] < 0.01
+
+
+def test_a_misread_exponent_is_set_right_by_the_minor_ticks() -> None:
+    """Two labels, 10⁰ and 10⁻¹, the second misread "10⁻2": the labels alone make a decade twice as
+    long as the eight minor ticks between them show."""
+    y = np.clip(peaks(X, [400, 800], 10) * 0.9 + 0.03, 1e-3, None)
+    g = render_plot(plan([y], X, ["#000000"], log_y=True), (320, 440))
+    texts = [TextBox(t.box, "10⁻2", 0.8) if (tick_value(t.text) or (0, 0))[1] == 0.1 else t
+             for t in ocr.detect(g.image)]
+    assert any(t.text == "10⁻2" for t in texts)
+    d = digitize(g.image, texts=texts)
+    assert d.y_axis.scale == "log"
+    assert score_plot(d, g.truth)["axes"]["y"] < 0.01
+
+
+def test_a_letter_the_ocr_sees_in_a_peak_does_not_cut_the_peak() -> None:
+    """A sharp peak read as a low-confidence "μ": taken for a legend entry, it and the line sample left
+    of it would be erased, and the peak with them."""
+    x = np.linspace(10, 80, 1400)
+    y = peaks(x, [45], width=0.12) + 0.02
+    g = render_plot(plan([y], x, ["#d62728"]), (300, 440))
+    px, py = g.truth.x_axis.to_px(45.0), g.truth.y_axis.to_px(0.5)
+    glyph = TextBox((int(px) + 3, int(py) - 8, int(px) + 13, int(py) + 8), "μ", 0.6)
+    d = digitize(g.image, texts=[*ocr.detect(g.image), glyph])
+    assert max(d.series[0].y) > 0.85 * y.max()
+    assert score_plot(d, g.truth)["matched"] == 1
+
+
+def test_a_spike_narrower_than_the_line_is_read_in_its_own_column() -> None:
+    """Drawn with a line three pixels wide, a one-pixel spike inks its neighbours from foot to apex;
+    their middles are still at the foot."""
+    x = np.linspace(10, 80, 1400)
+    y = peaks(x, [45.2], width=0.02) + 0.05 + 0.01 * np.random.default_rng(0).random(x.size)
+    g = render_plot(plan([y], x, ["#d62728"]), (300, 440))
+    score = score_plot(digitize(g.image), g.truth)
+    assert score["matched"] == 1 and score["rmse"][0] < 0.02
+
+
+def test_a_flat_baseline_is_a_curve_and_a_thin_rule_is_not() -> None:
+    rgb = np.full((120, 200, 3), 255, np.uint8)
+    rgb[30, :] = 0  # a reference line, one pixel
+    rgb[80:83, :] = (255, 127, 14)  # the flat stretch of a spectrum, three pixels thick
+    rgb[60:80, 100:103] = (255, 127, 14)  # and its peak
+    mask = curve_pixels(rgb, [])
+    assert not mask[30].any()
+    assert mask[80:83].all()
+
+
+def test_inks_greyed_by_jpeg_are_told_apart_by_hue() -> None:
+    """JPEG's chroma subsampling greys thin coloured lines until their inks lie within one CIELAB
+    cluster; their hues still differ."""
+    rgb = np.full((150, 300, 3), 255, np.uint8)
+    greyed = [(143, 112, 112), (111, 126, 137), (113, 134, 113)]  # red, blue and green, 82 % grey
+    cols = np.arange(300)
+    for k, colour in enumerate(greyed):
+        rows = (30 + 40 * k + 8 * np.sin(cols / 20 + k)).astype(int)
+        for dy in (0, 1):
+            rgb[rows + dy, cols] = colour
+    mask = ink_strength(rgb) > INK
+    found = inks(rgb, mask, min_pixels=50)
+    assert len(found) == 3
+    labels = assign(rgb, mask, found)
+    assert len({int(labels[30 + 40 * k + int(8 * np.sin(k)), 0]) for k in range(3)}) == 3
 
 
 def test_an_axis_without_numbers_is_uncalibrated_not_guessed() -> None:

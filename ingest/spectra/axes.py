@@ -21,6 +21,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -36,7 +37,11 @@ _LINE_SHARE = 0.45
 """an axis line spans at least this share of the image side"""
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻°", "0123456789-0")
 _NUMBER = re.compile(r"^[-−–]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
-_POWER = re.compile(r"^10\^?([-−–⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹°]{1,2})$")
+_POWER = re.compile(r"^(?:([1-9](?:\.\d+)?)[×x·*])?10\^?([-−–⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹°]{1,2})$")
+"""a power of ten as tick labels print it, with its exponent raised; on a log axis spanning about a
+decade, matplotlib labels the minor ticks too ("3×10⁻¹")"""
+_DECADE_TICKS = np.log10(np.arange(1, 11))
+"""where a log axis's major (1, 10) and minor (2–9) ticks fall within a decade, in decades"""
 _UNIT = re.compile(r"(?:^|\s)[(\[]\s*([^()\[\]]{1,15})\s*[)\]]\s*$")  # "Energy (eV)", not "μ(E)"
 
 
@@ -214,9 +219,9 @@ def tick_value(text: str) -> tuple[float | None, float | None] | None:
     t = text.strip().replace(" ", "").rstrip(".")
     power = None
     if m := _POWER.match(t):
-        exp = m.group(1).translate(_SUPERSCRIPT).replace("−", "-").replace("–", "-")
+        exp = m.group(2).translate(_SUPERSCRIPT).replace("−", "-").replace("–", "-")
         if re.fullmatch(r"-?\d{1,2}", exp) and (len(exp) == 1 or not exp.isdigit() or exp[0] != "0"):
-            power = 10.0 ** int(exp)
+            power = float(f"{m.group(1) or 1}e{int(exp)}")
     value = None
     if _NUMBER.match(t):
         t = t.replace("−", "-").replace("–", "-")
@@ -258,9 +263,18 @@ def _unit(title: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def _labelled(texts: list[TextBox], ticks: list[float], along: str, tick_gap: float
-              ) -> list[tuple[float, float | None, float | None]]:
-    """(pixel, value, power reading) for each numeric label, at its nearest tick when one is close."""
+class TickLabel(NamedTuple):
+    px: float
+    """where along the axis: its nearest tick when one is close, else the label's centre"""
+    value: float | None
+    power: float | None
+    """the label read as a power of ten"""
+    score: float
+    """the OCR's confidence"""
+
+
+def _labelled(texts: list[TextBox], ticks: list[float], along: str, tick_gap: float) -> list[TickLabel]:
+    """Each numeric label read both ways (``tick_value``), at its nearest tick when one is close."""
     out = []
     for t, c in _split_numbers(texts, along):
         parsed = tick_value(t.text)
@@ -269,7 +283,7 @@ def _labelled(texts: list[TextBox], ticks: list[float], along: str, tick_gap: fl
         near = min(ticks, key=lambda p: abs(p - c), default=None)
         if near is not None and abs(near - c) <= max(4.0, 0.35 * tick_gap):
             c = near
-        out.append((c, parsed[0], parsed[1]))
+        out.append(TickLabel(c, parsed[0], parsed[1], t.score))
     return out
 
 
@@ -292,18 +306,65 @@ def _split_numbers(texts: list[TextBox], along: str) -> list[tuple[TextBox, floa
     return out
 
 
-def _calibrate(labels: list[tuple[float, float | None, float | None]], px_min: float, px_max: float
-               ) -> Axis | None:
+def _calibrate(labels: list[TickLabel], px_min: float, px_max: float) -> Axis | None:
     """The better of the linear fit (plain readings) and the log fit (power-of-ten readings): more
     labels agreeing, then the smaller residual; a tie between "100, 101, 102" read both ways is log."""
     fits = []
     for log in (False, True):
-        pairs = [(c, p if log else v) for c, v, p in labels if (p if log else v) is not None]
+        pairs = [(t.px, t.power if log else t.value) for t in labels]
         axis = fit_axis([(c, float(x)) for c, x in pairs if x is not None], log, px_min, px_max)
         # Values grow away from the origin (rightwards, upwards); a fit that says otherwise rests on misreads.
         if axis is not None and axis.a * (px_max - px_min) > 0:
             fits.append((axis.ticks, log, -axis.residual, axis))
     return max(fits, key=lambda f: f[:3])[3] if fits else None
+
+
+def _log_grid(ticks: np.ndarray, anchor: float, decade: float) -> float:
+    """How well ticks (sorted pixels) fit a log axis's grid — majors and minors 2–9 — with a power of
+    ten at pixel ``anchor`` and ``decade`` pixels (signed) per decade: the share of ticks on the grid
+    times the share of the grid's places between the first and last tick that hold one."""
+    v = (ticks - anchor) / decade
+    on = np.abs((v - np.floor(v))[:, None] - _DECADE_TICKS[None, :]).min(axis=1) * abs(decade) <= 1.5
+    lo, hi = np.floor(v.min()), np.ceil(v.max())
+    grid = anchor + decade * (np.arange(lo, hi)[:, None] + _DECADE_TICKS[None, :-1]).ravel()
+    grid = grid[(grid >= ticks[0] - 0.5) & (grid <= ticks[-1] + 0.5)]
+    held = np.abs(grid[:, None] - ticks[None, :]).min(axis=1) <= 1.5 if grid.size else np.zeros(0, bool)
+    return float(on.mean() * held.mean()) if grid.size else 0.0
+
+
+def _decades(axis: Axis | None, ticks: list[float], labels: list[TickLabel]) -> Axis | None:
+    """A log axis checked against its minor ticks. Eight minor ticks between powers of ten fix the
+    decade's length, whatever the labels say; a misread exponent ("10⁻2" for "10⁻1") makes the
+    labels' fit two decades long where the ticks show one. The length comes from the ticks when they
+    fit it clearly better, and the decades are placed where most labels put them."""
+    if axis is None or axis.scale != "log" or len(ticks) < 6:
+        return axis
+    at = np.array(sorted(ticks))
+    sign = 1.0 if axis.px_max > axis.px_min else -1.0  # values grow towards px_max
+    best = (0.0, 0.0, 0.0)
+    for i, j in itertools.combinations(range(at.size), 2):
+        decade = sign * (at[j] - at[i])
+        if abs(decade) >= 20:
+            best = max(best, (_log_grid(at, at[i], decade), decade, at[i]))
+    fit, decade, anchor = best
+    if fit < 0.8 or abs(decade * axis.a - 1) < 0.03:
+        return axis
+    # Each labelled tick says which power of ten the anchor is; a label read twice (a re-read strip
+    # overlapping a detected label) counts once, at its best reading, and the surest readings win.
+    read: dict[float, tuple[float, float]] = {}
+    for t in labels:
+        if t.power and (t.px not in read or t.score > read[t.px][1]):
+            read[t.px] = (t.power, t.score)
+    exponent = {px: round(math.log10(power) - (px - anchor) / decade) for px, (power, _) in read.items()}
+    votes: dict[int, float] = {}
+    for px, e in exponent.items():
+        votes[e] = votes.get(e, 0.0) + read[px][1]
+    if not votes:
+        return axis
+    e0 = max(votes, key=lambda e: votes[e])
+    a = 1.0 / decade
+    return Axis("log", a, e0 - a * anchor, axis.px_min, axis.px_max,
+                ticks=sum(e == e0 for e in exponent.values()), residual=0.0)
 
 
 def calibrate(image: np.ndarray, grey: np.ndarray, frame: Frame, texts: list[TextBox]) -> tuple[Axis, Axis]:
@@ -323,8 +384,9 @@ def calibrate(image: np.ndarray, grey: np.ndarray, frame: Frame, texts: list[Tex
     gap_y = float(np.median(np.diff(yt))) if len(yt) > 1 else frame.bottom - frame.top
     if sum(1 for t in left_of if tick_value(t.text)) < 2:
         left_of = left_of + _reread_y_labels(image, grey < DARK, frame, yt, left_of)
-    x_axis = _calibrate(_labelled(below, xt, "x", gap_x), frame.left, frame.right)
-    y_axis = _calibrate(_labelled(left_of, yt, "y", gap_y), frame.bottom, frame.top)
+    x_labels, y_labels = _labelled(below, xt, "x", gap_x), _labelled(left_of, yt, "y", gap_y)
+    x_axis = _decades(_calibrate(x_labels, frame.left, frame.right), xt, x_labels)
+    y_axis = _decades(_calibrate(y_labels, frame.bottom, frame.top), yt, y_labels)
     y_title = _rotated_title(image, frame, left_of)
     x_axis = x_axis or uncalibrated(frame.left, frame.right)
     y_axis = y_axis or uncalibrated(frame.bottom, frame.top)
@@ -355,8 +417,9 @@ def _reread_y_labels(image: np.ndarray, dark: np.ndarray, frame: Frame, ticks: l
         crop = image[max(0, box[1] - 3):box[3] + 3, max(0, box[0] - 3):box[2] + 3]
         crops.append(cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
         boxes.append(box)
-    return [TextBox(box, text, score) for box, (text, score) in zip(boxes, ocr.recognize(crops), strict=True)
-            if score > 0.5]
+    # The strip can reach the tick mark itself, read as a trailing dash ("4-").
+    return [TextBox(box, text.rstrip("-–—_ "), score)
+            for box, (text, score) in zip(boxes, ocr.recognize(crops), strict=True) if score > 0.5]
 
 
 def _rotated_title(image: np.ndarray, frame: Frame, left_of: list[TextBox]) -> str:

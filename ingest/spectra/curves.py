@@ -53,6 +53,10 @@ _BASE_COST = 2.0
 """pixels a run costs extra when it is near the track's level rather than where its motion points"""
 _SWAP = 1.0
 """pixels by which pairing runs by cost must beat pairing them in vertical order to be preferred"""
+_GREYISH = 25
+"""CIELAB chroma (8-bit a, b units) under which an ink cluster may be several inks greyed by JPEG"""
+_HUE_BINS = 50
+"""chromaticity histogram bins per side (0.02 wide) when a CIELAB cluster is split by hue"""
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
 _HALO_INNER = 0.1
 """a halo has (almost) no pixel of its own away from the ink it fringes"""
@@ -89,7 +93,9 @@ def curve_pixels(rgb: np.ndarray, text_boxes: list[tuple[int, int, int, int]]) -
         if share.size <= 20:
             continue
         around = np.maximum(np.roll(share, 3), np.roll(share, -3))
-        ruled = (share > 0.95) & (around < 0.2)
+        # at most two rows (columns) thick: the flat baseline of a spectrum is as unbroken, but thicker
+        thick = np.convolve(share > 0.5, np.ones(5), mode="same")
+        ruled = (share > 0.95) & (around < 0.2) & (thick <= 2)
         if axis == 1:
             ink[ruled, :] = False
         else:
@@ -113,11 +119,39 @@ def inks(rgb: np.ndarray, mask: np.ndarray, min_pixels: int) -> list[np.ndarray]
         near = remaining & (np.linalg.norm(lab - seed, axis=1) < 30)
         if near.sum() < min_pixels:
             break
-        colour = np.median(pixels[near].astype(np.float32), axis=0)
-        if not any(_blend_residual(255.0 - colour[None], c)[0] < 30 for c in out):
-            out.append(colour)  # a paler copy of an ink already found is that ink's antialiased edge
+        # Only a greyish cluster can hold several inks JPEG greyed; a saturated one is one ink and its blends.
+        groups = _hues(pixels, near, min_pixels) if np.hypot(*(seed[1:] - 128)) < _GREYISH else [near]
+        for g in groups:
+            colour = np.median(pixels[g].astype(np.float32), axis=0)
+            # a paler copy of an ink already found is that ink's antialiased edge
+            if len(groups) > 1 or not any(_blend_residual(255.0 - colour[None], c)[0] < 30 for c in out):
+                out.append(colour)
         remaining &= ~near
     return out
+
+
+def _hues(pixels: np.ndarray, near: np.ndarray, min_pixels: int) -> list[np.ndarray]:
+    """``near`` (a mask over ``pixels``) split by hue when it holds several: JPEG's chroma subsampling
+    greys thin coloured lines until their inks lie within one CIELAB radius, but each keeps its own
+    direction away from white (a blend with white keeps the direction; only the distance changes)."""
+    q = 255.0 - pixels[near].astype(np.float32)
+    ch = q[:, :2] / np.maximum(q.sum(axis=1, keepdims=True), 1.0)
+    hist, xe, ye = np.histogram2d(ch[:, 0], ch[:, 1], bins=_HUE_BINS, range=[[0, 1], [0, 1]])
+    smooth = cv2.blur(hist.astype(np.float32), (3, 3)) * 9
+    peak = (smooth == cv2.dilate(smooth, np.ones((5, 5), np.uint8))) & (smooth >= min_pixels)
+    ij = np.argwhere(peak)
+    if len(ij) < 2:
+        return [near]
+    centres = np.stack([(xe[ij[:, 0]] + xe[ij[:, 0] + 1]) / 2, (ye[ij[:, 1]] + ye[ij[:, 1] + 1]) / 2], axis=1)
+    nearest = np.linalg.norm(ch[:, None, :] - centres[None], axis=2).argmin(axis=1)
+    idx = np.flatnonzero(near)
+    out = []
+    for k in range(len(centres)):
+        g = np.zeros_like(near)
+        g[idx[nearest == k]] = True
+        if g.sum() >= min_pixels:
+            out.append(g)
+    return out if len(out) > 1 else [near]
 
 
 def _blend_residual(q: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -397,16 +431,24 @@ def _steep_columns(t: _Track, own: np.ndarray, weight: np.ndarray) -> dict[int, 
         if c in out:
             continue
         near = flank & (np.abs(centre - (c + 0.5)) < 1.5)
-        if near.sum() >= 3:
-            r, x = rows[near].astype(float), centre[near]
-            if np.ptp(x) > 0.2:
-                slope, icpt = np.polyfit(x, r, 1)
-                out[c] = (c + 0.5, float(np.clip(slope * (c + 0.5) + icpt, r.min(), r.max())))
-            else:
-                out[c] = (c + 0.5, float(r.mean()))
+        if near.sum() >= 3 and (y := _crossing(rows[near].astype(float), centre[near], c + 0.5)) is not None:
+            out[c] = (c + 0.5, y)
         elif (shallow := ~flank & (width > 0)).any():
             out[c] = (c + 0.5, _centre(np.where(shallow, weight[rows, c], 0.0), a))
     return out
+
+
+def _crossing(rows: np.ndarray, x: np.ndarray, mid: float) -> float | None:
+    """The row where a flank (its ink-weighted centre ``x`` on each of ``rows``) crosses column ``mid``;
+    None when it passes beside it: a spike narrower than the line is a bar a line-width wide, whose
+    side columns are inked from top to bottom while the curve there is still at its foot."""
+    if np.ptp(x) <= 0.2:
+        return float(rows.mean()) if abs(float(np.median(x)) - mid) <= 0.5 else None
+    slope, icpt = np.polyfit(x, rows, 1)
+    y = slope * mid + icpt
+    if not rows.min() - 1 <= y <= rows.max() + 1:
+        return None
+    return float(np.clip(y, rows.min(), rows.max()))
 
 
 def _style(own: int, span: int) -> str:

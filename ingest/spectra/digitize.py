@@ -61,6 +61,12 @@ def _round(v: np.ndarray) -> list[float]:
     return [float(f"{x:.6g}") for x in v]
 
 
+def _curve_glyph(box: TextBox, frame: Frame) -> bool:
+    x0, y0, x1, y1 = frame.interior
+    inside = box.box[0] >= x0 and box.box[1] >= y0 and box.box[2] <= x1 and box.box[3] <= y1
+    return inside and len(box.text.strip()) <= 2 and box.score < 0.8
+
+
 def digitize(image: np.ndarray, method: str = "track", texts: list[TextBox] | None = None) -> Digitized:
     """Data series of a plot image (h×w×3 or h×w); ``texts`` skips the OCR when already known."""
     if method not in METHODS:
@@ -82,7 +88,7 @@ def digitize(image: np.ndarray, method: str = "track", texts: list[TextBox] | No
         # that is the detector mistaking curves for writing.
         tall = max(12.0, 0.12 * h)
         boxes = [(b.box[0] - x0, b.box[1] - y0, b.box[2] - x0, b.box[3] - y0) for b in texts
-                 if b.box[3] - b.box[1] <= tall]
+                 if b.box[3] - b.box[1] <= tall and not _curve_glyph(b, frame)]
         mask = curves.curve_pixels(inside, boxes)
         colours = curves.inks(inside, mask, min_pixels=max(20, int(0.15 * (x1 - x0))))
         labels, colours = curves.merge_halos(curves.assign(inside, mask, colours), colours)

@@ -145,13 +145,26 @@ def test_a_spike_narrower_than_the_line_is_read_in_its_own_column() -> None:
 
 
 def test_a_flat_baseline_is_a_curve_and_a_thin_rule_is_not() -> None:
-    rgb = np.full((120, 200, 3), 255, np.uint8)
+    rgb = np.full((160, 200, 3), 255, np.uint8)
     rgb[30, :] = 0  # a reference line, one pixel
+    rgb[20:41, 50:52] = (31, 119, 180)  # crossed by a curve
     rgb[80:83, :] = (255, 127, 14)  # the flat stretch of a spectrum, three pixels thick
     rgb[60:80, 100:103] = (255, 127, 14)  # and its peak
+    rgb[140, :] = 0  # a simulated pattern's baseline, perfectly flat and one pixel thick
+    for c in (40, 90, 150):
+        rgb[110:140, c:c + 2] = 0  # and its peaks, all rising from it
     mask = curve_pixels(rgb, [])
-    assert not mask[30].any()
+    assert not mask[30, :50].any() and not mask[30, 52:].any()
     assert mask[80:83].all()
+    assert mask[140].all()
+
+
+def test_a_pattern_with_a_perfectly_flat_baseline_is_read() -> None:
+    """A computed diffraction pattern: one narrow peak on a flat line, which spans the frame unbroken
+    as a reference line would."""
+    x = np.linspace(10, 80, 1400)
+    g = render_plot(plan([peaks(x, [45.2], width=0.05) + 0.05], x, ["#d62728"]), (300, 440))
+    assert score_plot(digitize(g.image), g.truth)["matched"] == 1
 
 
 def test_inks_greyed_by_jpeg_are_told_apart_by_hue() -> None:

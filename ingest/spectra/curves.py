@@ -88,19 +88,28 @@ def curve_pixels(rgb: np.ndarray, text_boxes: list[tuple[int, int, int, int]]) -
             # A legend entry's line sample sits left of its text, about two text heights long.
             sample = int(3.5 * (y1 - y0)) if x0 > 0 and y0 > 0 and x1 < w and y1 < h else 0
             ink[max(0, y0 - 1):max(0, y1 + 1), max(0, x0 - 1 - sample):max(0, x1 + 1)] = False
-    for axis in (1, 0):  # grid and reference lines: unbroken, one or two pixels thick, alone in their band
-        share = ink.mean(axis=axis)
-        if share.size <= 20:
-            continue
-        around = np.maximum(np.roll(share, 3), np.roll(share, -3))
-        # at most two rows (columns) thick: the flat baseline of a spectrum is as unbroken, but thicker
-        thick = np.convolve(share > 0.5, np.ones(5), mode="same")
-        ruled = (share > 0.95) & (around < 0.2) & (thick <= 2)
-        if axis == 1:
-            ink[ruled, :] = False
-        else:
-            ink[:, ruled] = False
+    for lines in (ink, ink.T):  # rows, then columns (a view: clearing it clears ``ink``)
+        lines[_ruled(lines), :] = False
     return ink
+
+
+def _ruled(ink: np.ndarray) -> np.ndarray:
+    """Rows of ``ink`` that are grid or reference lines: unbroken, one or two pixels thick, alone in
+    their band, and crossed rather than sprouted from. The flat baseline of a spectrum is as unbroken;
+    when it is drawn thicker it has neighbours, and when perfectly flat (a simulated pattern) its peaks
+    all rise on one side while curves run through a rule."""
+    share = ink.mean(axis=1)
+    ruled = np.zeros(share.size, bool)
+    if share.size <= 20:
+        return ruled
+    around = np.maximum(np.roll(share, 3), np.roll(share, -3))
+    thick = np.convolve(share > 0.5, np.ones(5), mode="same")
+    ruled = (share > 0.95) & (around < 0.2) & (thick <= 2)
+    for r in np.flatnonzero(ruled):
+        above, below = ink[max(0, r - 4):max(0, r - 2)].any(axis=0), ink[r + 3:r + 5].any(axis=0)
+        if not (above & below).any() and max((above & ~below).sum(), (below & ~above).sum()) >= 3:
+            ruled[r] = False
+    return ruled
 
 
 def inks(rgb: np.ndarray, mask: np.ndarray, min_pixels: int) -> list[np.ndarray]:

@@ -62,9 +62,13 @@ def _round(v: np.ndarray) -> list[float]:
 
 
 def _curve_glyph(box: TextBox, frame: Frame) -> bool:
+    """Is an OCR box inside the frame a piece of curve the text detector took for writing ("μ" on a
+    sharp peak, "n:;" on a dotted one, "=====" on stacked baselines)? Legend entries and annotations
+    are words, read with confidence; these have no letters or digits, or a couple read doubtfully."""
     x0, y0, x1, y1 = frame.interior
     inside = box.box[0] >= x0 and box.box[1] >= y0 and box.box[2] <= x1 and box.box[3] <= y1
-    return inside and len(box.text.strip()) <= 2 and box.score < 0.8
+    alnum = sum(ch.isalnum() for ch in box.text)
+    return inside and (alnum == 0 or (alnum <= 2 and box.score < 0.8))
 
 
 def digitize(image: np.ndarray, method: str = "track", texts: list[TextBox] | None = None) -> Digitized:

@@ -9,7 +9,9 @@ the numbers the OCR reads next to an axis; each is tied to its nearest tick
 and the mapping is fitted robustly (RANSAC over pairs of labelled ticks, then
 least squares on the inliers), so one misread label cannot bend the axis. Log
 axes are recognised from labels printed as powers of ten ("10-1", "10°",
-"10²"). An axis with no readable numbers ("Intensity (a.u.)") is left
+"10²", "3×10⁻¹"), and the length of their decade is checked against the
+minor ticks, which a misread exponent cannot move. An axis with no readable
+numbers ("Intensity (a.u.)") is left
 uncalibrated: its values are fractions of the axis length, 0 at the origin.
 
 Pixel coordinates are continuous: column i covers [i, i+1).

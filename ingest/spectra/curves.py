@@ -3,7 +3,8 @@
 Pixels: everything inked inside the frame that is not text (the OCR boxes:
 legend entries, annotations) and not a ruled line (grid or reference lines
 crossing the whole frame). Colours: the inks of the strongly coloured pixels,
-grouped greedily in CIELAB; every inked pixel then joins the ink it is a
+grouped greedily in CIELAB, a greyish group split again by hue (JPEG greys
+thin coloured lines); every inked pixel then joins the ink it is a
 blend of with the white page (antialiased edges and JPEG halos are paler
 versions of their curve's colour, not new colours), and an ink that only
 fringes another, with no core of its own, is folded into it.
@@ -99,9 +100,8 @@ def _ruled(ink: np.ndarray) -> np.ndarray:
     when it is drawn thicker it has neighbours, and when perfectly flat (a simulated pattern) its peaks
     all rise on one side while curves run through a rule."""
     share = ink.mean(axis=1)
-    ruled = np.zeros(share.size, bool)
     if share.size <= 20:
-        return ruled
+        return np.zeros(share.size, bool)
     around = np.maximum(np.roll(share, 3), np.roll(share, -3))
     thick = np.convolve(share > 0.5, np.ones(5), mode="same")
     ruled = (share > 0.95) & (around < 0.2) & (thick <= 2)

@@ -313,8 +313,8 @@ def _calibrate(labels: list[TickLabel], px_min: float, px_max: float) -> Axis | 
     labels agreeing, then the smaller residual; a tie between "100, 101, 102" read both ways is log."""
     fits = []
     for log in (False, True):
-        pairs = [(t.px, t.power if log else t.value) for t in labels]
-        axis = fit_axis([(c, float(x)) for c, x in pairs if x is not None], log, px_min, px_max)
+        readings = [(t.px, r) for t in labels if (r := t.power if log else t.value) is not None]
+        axis = fit_axis(readings, log, px_min, px_max)
         # Values grow away from the origin (rightwards, upwards); a fit that says otherwise rests on misreads.
         if axis is not None and axis.a * (px_max - px_min) > 0:
             fits.append((axis.ticks, log, -axis.residual, axis))
@@ -358,12 +358,9 @@ def _decades(axis: Axis | None, ticks: list[float], labels: list[TickLabel]) -> 
         if t.power and (t.px not in read or t.score > read[t.px][1]):
             read[t.px] = (t.power, t.score)
     exponent = {px: round(math.log10(power) - (px - anchor) / decade) for px, (power, _) in read.items()}
-    votes: dict[int, float] = {}
-    for px, e in exponent.items():
-        votes[e] = votes.get(e, 0.0) + read[px][1]
-    if not votes:
+    if not exponent:
         return axis
-    e0 = max(votes, key=lambda e: votes[e])
+    e0 = max(dict.fromkeys(exponent.values()), key=lambda e: sum(read[p][1] for p, x in exponent.items() if x == e))
     a = 1.0 / decade
     return Axis("log", a, e0 - a * anchor, axis.px_min, axis.px_max,
                 ticks=sum(e == e0 for e in exponent.values()), residual=0.0)

@@ -152,14 +152,9 @@ def _hues(pixels: np.ndarray, near: np.ndarray, min_pixels: int) -> list[np.ndar
     if len(ij) < 2:
         return [near]
     centres = np.stack([(xe[ij[:, 0]] + xe[ij[:, 0] + 1]) / 2, (ye[ij[:, 1]] + ye[ij[:, 1] + 1]) / 2], axis=1)
-    nearest = np.linalg.norm(ch[:, None, :] - centres[None], axis=2).argmin(axis=1)
-    idx = np.flatnonzero(near)
-    out = []
-    for k in range(len(centres)):
-        g = np.zeros_like(near)
-        g[idx[nearest == k]] = True
-        if g.sum() >= min_pixels:
-            out.append(g)
+    hue = np.full(near.size, -1)
+    hue[near] = np.linalg.norm(ch[:, None, :] - centres[None], axis=2).argmin(axis=1)
+    out = [g for k in range(len(centres)) if (g := hue == k).sum() >= min_pixels]
     return out if len(out) > 1 else [near]
 
 

@@ -61,11 +61,12 @@ def _round(v: np.ndarray) -> list[float]:
     return [float(f"{x:.6g}") for x in v]
 
 
-def _curve_glyph(box: TextBox, frame: Frame) -> bool:
-    """Is an OCR box inside the frame a piece of curve the text detector took for writing ("μ" on a
-    sharp peak, "n:;" on a dotted one, "=====" on stacked baselines)? Legend entries and annotations
-    are words, read with confidence; these have no letters or digits, or a couple read doubtfully."""
-    x0, y0, x1, y1 = frame.interior
+def _curve_glyph(box: TextBox, interior: tuple[int, int, int, int]) -> bool:
+    """Is an OCR box inside the frame's ``interior`` a piece of curve the text detector took for writing
+    ("μ" on a sharp peak, "n:;" on a dotted one, "=====" on stacked baselines)? Legend entries and
+    annotations are words, read with confidence; these have no letters or digits, or a couple read
+    doubtfully."""
+    x0, y0, x1, y1 = interior
     inside = box.box[0] >= x0 and box.box[1] >= y0 and box.box[2] <= x1 and box.box[3] <= y1
     alnum = sum(ch.isalnum() for ch in box.text)
     return inside and (alnum == 0 or (alnum <= 2 and box.score < 0.8))
@@ -92,7 +93,7 @@ def digitize(image: np.ndarray, method: str = "track", texts: list[TextBox] | No
         # that is the detector mistaking curves for writing.
         tall = max(12.0, 0.12 * h)
         boxes = [(b.box[0] - x0, b.box[1] - y0, b.box[2] - x0, b.box[3] - y0) for b in texts
-                 if b.box[3] - b.box[1] <= tall and not _curve_glyph(b, frame)]
+                 if b.box[3] - b.box[1] <= tall and not _curve_glyph(b, (x0, y0, x1, y1))]
         mask = curves.curve_pixels(inside, boxes)
         colours = curves.inks(inside, mask, min_pixels=max(20, int(0.15 * (x1 - x0))))
         labels, colours = curves.merge_halos(curves.assign(inside, mask, colours), colours)

@@ -221,3 +221,43 @@ def test_a_note_naming_some_labels_goes_to_them() -> None:
     assert d.own["C"].endswith("When comparing figures C and D, the similarity is clear.")
     assert d.own["D"] == "Core genes in tissue. When comparing figures C and D, the similarity is clear."
     assert "comparing" not in d.subcaption("A") and d.shared_suffix == "Scale bar, 5 µm."
+
+
+def test_a_list_of_closers_shares_its_predicate() -> None:
+    # the words after the last closer say something of every subject in the list
+    d = distribute_caption("Curcumin decreases phosphorylation of synapsin I. Phosphorylation of ERK1/2 (A) and "
+                           "synapsin I at MAPK-specific sites 4, 5 (P-SYN I site 4, 5) (B) was detected in lysates. "
+                           "Purified synaptosomes were incubated for 2 min. Data are a percentage of controls.")
+    assert d.shared_prefix == "Curcumin decreases phosphorylation of synapsin I."
+    assert d.own["A"].startswith("Phosphorylation of ERK1/2 was detected in lysates.")
+    assert d.own["B"].startswith("synapsin I at MAPK-specific sites 4, 5 (P-SYN I site 4, 5) was detected")
+    d = distribute_caption("Treatment prevents impairment. C57BL/6 (A and B) and SW mice (C and D) (n = 12/group) were "
+                           "infected with PbA. As a control, one group was inoculated with RBC. (E) Histology.")
+    assert all(d.own[lab].startswith(("C57BL/6 (n = 12/group) were infected", "SW mice (n = 12/group) were infected"))
+               for lab in "ABCD"), d.own
+    assert "inoculated" in d.own["A"] and "inoculated" in d.own["D"]
+
+
+def test_a_sentence_opening_with_panels_goes_to_them() -> None:
+    d = distribute_caption("Brain histology. (A) Crossings. (B) Rearings; data are mean ± SEM. Panels C–E illustrate "
+                           "sections of brain regions. C) cortex; D) hippocampus; E) cerebellum.")
+    assert "Panels C–E illustrate" not in d.own["B"]
+    assert all(d.own[lab].startswith("Panels C–E illustrate sections of brain regions.") for lab in "CDE")
+
+
+def test_view_from_opens_a_label() -> None:
+    d = distribute_caption("Models. (A) Front. (B) Back. (C) View from the left, (D) view from the right "
+                           "(nonamer arm), (E) view from above.")
+    assert d.own["C"] == "View from the left," and d.own["D"] == "view from the right (nonamer arm),"
+    assert d.own["E"] == "view from above."
+
+
+def test_trailing_notes_on_lines_and_roman_numerals_ending_sentences() -> None:
+    d = distribute_caption("Varanus komodoensis. A. Skull in dorsal view. B. Maxilla in lateral view. "
+                           "Abbreviations: mcrst, dorsal maxillary crest. Dashed line represents broken edge of "
+                           "maxilla. Scale bar = 5 cm.")
+    assert d.own["B"] == "Maxilla in lateral view."
+    assert d.shared_suffix.startswith("Abbreviations:")
+    assert split_sentences("Binding of synapsin I. Phosphorylation of complex I was low.") == [
+        "Binding of synapsin I.", "Phosphorylation of complex I was low."]
+    assert len(split_sentences("Drawn by J. Smith. Grown by A. B. Jones.")) == 2

@@ -38,6 +38,8 @@ _GENERAL = re.compile("|".join((
     r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)",
     r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p",
     r"p ?[<>=≤]|abbreviations?|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b",
+    r"(?:dashed|dotted|solid|broken|dash-dotted) (?:lines?|curves?|boxes|box|circles?) "
+    r"(?:represents?|indicates?|shows?|marks?|denotes?)",
     r"bars? (?:=|indicate|represent)|bars?\s*[,:=]|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset",
     r"samples were prepared|images were (?:taken|acquired|recorded)|representative (?:data|images|results)",
     rf"statistic(?:s|al)\b|these {_IMAGES}\b|{_IMAGES} (?:shown )?(?:are|were) representative",
@@ -48,12 +50,16 @@ _GENERAL = re.compile("|".join((
     rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b")), re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)
-_CLOSER_FOLLOW = re.compile(r"\s*(?:[.;,:)\]]|(?:and|or|respectively|views?)\b|$)", re.I)
+# "… lateral (B) views." closes B's phrase; "(C) View from the left …" opens C's
+_CLOSER_FOLLOW = re.compile(r"\s*(?:[.;,:)\]]|(?:and|or|respectively)\b|views?\b(?!\s+(?:from|of|at|along|into)\b)|$)",
+                            re.I)
 _NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "before", "under", "showing", "shows",
              "show", "was", "were", "is", "are", "and", "or", "which", "that", "where", "when", "as", "to",
              "demonstrating"}
 _REFERENCE = re.compile(r"\w\s+(?:in|between|from|to|as|see|cf\.|vs\.?|versus|than)\s*$")
 _NAMES = re.compile(rf"\b(figures?|figs?\.|panels?|in|for)\s+\(?({LETTERS})\)?(?=[\s,.;:)]|$)", re.I)
+# "Panels E–M illustrate …" opening a sentence: that sentence is about those panels, wherever it stands
+_LEADING_NAMES = re.compile(rf"^\W*(?:in\s+)?(?:panels?|figures?|figs?\.)\s+\(?({LETTERS})\)?(?=[\s,.;:)])", re.I)
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
 
 
@@ -194,9 +200,27 @@ def _closers(caption: str, mentions: list[Identifier]) -> list[bool]:
     for i in range(1, len(mentions)):
         between = caption[mentions[i - 1].end:mentions[i].start]
         if flags[i - 1] and not flags[i] and mentions[i].style not in OPENER_STYLES and re.fullmatch(
-                r"\s*(?:,|;|and|or)?\s*[^.;:()]{1,60}", between):
+                r"\s*(?:,|;|and|or)?\s*(?:[^.;:()]|\([^()]{1,40}\)){1,100}", between):
             flags[i] = True
     return flags
+
+
+# Words that open a predicate: "X (A) and Y (B) were infected …" says it of every subject in the list
+_PREDICATE = re.compile(r"\s*(?:\([^()]*\)\s*)*(?:was|were|is|are|has|have|had|can|could|may|did|do|does|"
+                        r"shows?|showed|demonstrated?s?|displayed|exhibited|revealed|indicated?s?|represents?|"
+                        r"received|underwent)\b", re.I)
+
+
+def _tail_owners(caption: str, mentions: list[Identifier], closers: list[bool], j: int) -> tuple[str, ...]:
+    """Whom the words after closer ``j`` describe: its labels, or every label of its list of closers
+    when those words are the list's predicate."""
+    labels = mentions[j].labels
+    if not _PREDICATE.match(caption, mentions[j].end):
+        return labels
+    k = j
+    while k > 0 and closers[k - 1] and _same_sentence(caption, mentions[k - 1].end, mentions[k].start):
+        k -= 1
+    return tuple(dict.fromkeys(lab for t in mentions[k:j + 1] for lab in t.labels))
 
 
 def _same_sentence(caption: str, a: int, b: int) -> bool:
@@ -218,12 +242,14 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     starts = sorted(set(_sentence_starts(caption)) | {t.start for t in mentions if caption[:t.start].rstrip()[-1:]
                                                        in (".", "!", "?")})
 
+    canonical = {lab.lower(): lab for t in mentions for lab in t.labels}
+
     def give(labels: tuple[str, ...], text: str) -> None:
         for sentence in split_sentences(text) if text else []:
             if m := _INSET.match(sentence):
                 insets[m.group(1) or labels[-1]] = sentence[m.end():].rstrip(". ")
             else:
-                for lab in labels:
+                for lab in _led_by(sentence, canonical) or labels:
                     own.setdefault(lab, []).append(sentence)
 
     for i, tok in enumerate(mentions):
@@ -250,7 +276,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             if i and closers[i - 1] and len(sentences := split_sentences(_clean(phrase))) > 1:
                 # "… tumors (a, c). The mean is shown as a line. Scatter plots … (b, d).": sentences
                 # after a closer's sentence go on describing its labels.
-                give(mentions[i - 1].labels, " ".join(sentences[:-1]))
+                give(_tail_owners(caption, mentions, closers, i - 1), " ".join(sentences[:-1]))
                 phrase = sentences[-1]
             if i == 0 or not prefix and not own:
                 head, phrase = _split_title(phrase, caption, mentions, tok)
@@ -299,7 +325,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             elif not own and not prefix:
                 prefix = caption[:cut].strip()
             elif pos < cut:
-                give(mentions[i - 1].labels, _clean(caption[pos:cut]))  # a closer's tail: its labels
+                give(_tail_owners(caption, mentions, closers, i - 1), _clean(caption[pos:cut]))  # a closer's tail
             if inline:
                 lead = _clean(caption[start:tok.start])
                 lead_end = min([s for s in starts if s > tok.start] + [len(caption)])
@@ -327,6 +353,12 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     else:
         suffix = _clean(caption[pos:])
         suffix_start = pos
+        if suffix and _PREDICATE.match(caption, pos):
+            # "… with gadolinium (i and k) demonstrate fat graft …": the last list's predicate is its own
+            first, *more = split_sentences(suffix)
+            give(_tail_owners(caption, mentions, closers, len(mentions) - 1), first)
+            suffix = " ".join(more)
+            suffix_start = caption.find(more[0], pos) if more else len(caption)
     rest = []
     for sentence in split_sentences(suffix) if suffix else []:
         if m := _INSET.match(sentence):
@@ -338,6 +370,13 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     return Distribution(style, labels, _tidy(prefix), " ".join(rest),
                         {lab: _tidy(" ".join(own.get(lab, []))) for lab in labels}, insets,
                         suffix_start=suffix_start, mentions=mentions)
+
+
+def _led_by(sentence: str, canonical: dict[str, str]) -> list[str]:
+    """The labels a sentence opens with ("Panels E–M illustrate …"), when the caption has them all."""
+    m = _LEADING_NAMES.match(sentence)
+    spec = expand_spec(m.group(1), "paren") if m else ()
+    return [canonical[lab.lower()] for lab in spec] if all(lab.lower() in canonical for lab in spec) else []
 
 
 def _tidy(text: str) -> str:

@@ -29,7 +29,11 @@ def split_sentences(text: str) -> list[str]:
             word = re.search(r"([A-Za-z.]+)$", text[start:i])
             w = word.group(1).lower().rstrip(".") if word else ""
             # Abbreviations, and single capitals: initials ("J. Chem.", "A. B. Smith") or labels ("A.").
-            if w in ABBREVIATIONS or (word and re.fullmatch(r"(?:[A-Z]\.)*[A-Z]", word.group(1))):
+            initial = word and re.fullmatch(r"(?:[A-Z]\.)*[A-Z]", word.group(1))
+            # … but "synapsin I. Phosphorylation …", "complex I. The …": a numeral after a lower-case word ends one
+            if initial and re.search(r"[a-z]{2,} [IVX]$", text[start:i]):
+                initial = None
+            if w in ABBREVIATIONS or initial:
                 continue
             out.append(text[start:i + 1].strip())
             start = i + 1

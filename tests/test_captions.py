@@ -261,3 +261,25 @@ def test_trailing_notes_on_lines_and_roman_numerals_ending_sentences() -> None:
     assert split_sentences("Binding of synapsin I. Phosphorylation of complex I was low.") == [
         "Binding of synapsin I.", "Phosphorylation of complex I was low."]
     assert len(split_sentences("Drawn by J. Smith. Grown by A. B. Jones.")) == 2
+
+
+def test_numbered_labels_glued_to_the_previous_item() -> None:
+    d = distribute_caption("Enucleation of an ovarian cyst. 1. Capsular incision2. Cyst resection3. Ovarian suture")
+    assert d.own == {"1": "Capsular incision", "2": "Cyst resection", "3": "Ovarian suture"}
+
+
+def test_colon_labels_after_a_title_without_full_stop() -> None:
+    d = distribute_caption("Tomography of femora from mutant mice a: Images of the distal femur. b: Trabecular bone. "
+                           "c: Left femurs. d: Bone lengths. In b and d, the error bars represent s.d.")
+    assert d.labels == ["a", "b", "c", "d"] and d.own["a"] == "Images of the distal femur."
+    assert d.own["b"] == "Trabecular bone. In b and d, the error bars represent s.d."
+
+
+def test_a_sentence_may_open_with_a_lower_case_word_and_notes_on_one_label() -> None:
+    d = distribute_caption("ERα regulates HYAL1. Expression was analysed by immunoblotting (A) and Q-PCR (B). mRNA "
+                           "levels of HYAL1 (C) and TFF1 (D) were also analysed. In A, anti-ERα antibody was used.")
+    assert d.own["C"] == "mRNA levels of HYAL1 were also analysed." and "immunoblotting" not in d.own["D"]
+    assert d.own["A"].startswith("Expression was analysed by immunoblotting")
+    assert d.own["A"].endswith("In A, anti-ERα antibody was used.")
+    assert "anti-ERα" not in d.subcaption("B")
+

@@ -38,7 +38,7 @@ _GENERAL = re.compile("|".join((
     r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)",
     r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p",
     r"p ?[<>=≤]|abbreviations?|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b",
-    r"(?:dashed|dotted|solid|broken|dash-dotted) (?:lines?|curves?|boxes|box|circles?) "
+    r"(?:dashed|dotted|solid|broken|dash-dotted) (?:lines?|curves?|boxes|box|circles?) (?:in [^.;]{1,15} )?"
     r"(?:represents?|indicates?|shows?|marks?|denotes?)",
     r"bars? (?:=|indicate|represent)|bars?\s*[,:=]|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset",
     r"samples were prepared|images were (?:taken|acquired|recorded)|representative (?:data|images|results)",
@@ -59,7 +59,8 @@ _NOT_NOUN = {"at", "in", "of", "on", "with", "from", "for", "by", "after", "befo
 _REFERENCE = re.compile(r"\w\s+(?:in|between|from|to|as|see|cf\.|vs\.?|versus|than)\s*$")
 _NAMES = re.compile(rf"\b(figures?|figs?\.|panels?|in|for)\s+\(?({LETTERS})\)?(?=[\s,.;:)]|$)", re.I)
 # "Panels E–M illustrate …" opening a sentence: that sentence is about those panels, wherever it stands
-_LEADING_NAMES = re.compile(rf"^\W*(?:in\s+)?(?:panels?|figures?|figs?\.)\s+\(?({LETTERS})\)?(?=[\s,.;:)])", re.I)
+_LEADING_NAMES = re.compile(rf"^\W*(?:(?:in\s+)?(?:panels?|figures?|figs?\.)\s+\(?({LETTERS})\)?(?=[\s,.;:)])"
+                            rf"|in\s+\(?({LETTERS})\)?\s*,)", re.I)  # "In b and d, the error bars …" too
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
 
 
@@ -224,7 +225,7 @@ def _tail_owners(caption: str, mentions: list[Identifier], closers: list[bool], 
 
 
 def _same_sentence(caption: str, a: int, b: int) -> bool:
-    return not re.search(r"[.!?]\s+[A-Z(]", caption[a:b])
+    return not re.search(r"[.!?]\s+(?:[A-Z(]|[a-z]{1,3}[A-Z])", caption[a:b])  # "… (B). mRNA levels …" too
 
 
 def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
@@ -242,7 +243,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     starts = sorted(set(_sentence_starts(caption)) | {t.start for t in mentions if caption[:t.start].rstrip()[-1:]
                                                        in (".", "!", "?")})
 
-    canonical = {lab.lower(): lab for t in mentions for lab in t.labels}
+    canonical = {lab.lower(): lab for t in reversed(mentions) for lab in t.labels}  # as first printed
 
     def give(labels: tuple[str, ...], text: str) -> None:
         for sentence in split_sentences(text) if text else []:
@@ -250,7 +251,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 insets[m.group(1) or labels[-1]] = sentence[m.end():].rstrip(". ")
             else:
                 for lab in _led_by(sentence, canonical) or labels:
-                    own.setdefault(lab, []).append(sentence)
+                    own.setdefault(lab.lower(), []).append(sentence)  # "A" and "a" are one panel
 
     for i, tok in enumerate(mentions):
         if lead and tok.start < lead_end:
@@ -305,7 +306,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             before = open_start if open_labels is not None else pos
             # not "… (arrows). Scale bar = 100 microns (b) High power view …": a statement, no lead
             inline = start >= before and (start > 0 or i > 0) and 0 < len(caption[start:tok.start].split()) <= 15 \
-                and not (lead and tok.start < lead_end) and not any(start <= a < tok.start for a, _ in scales)
+                and not (lead and tok.start < lead_end) and not any(start <= a < tok.start for a, _ in scales) \
+                and not caption[tok.start - 1:tok.start].isalnum()  # "… incision2. Cyst …": the words are 1's
             cut = start if inline else tok.start  # "… cells. Sections of (b) …": the words before b are its lead
             if open_labels is not None:
                 text = _clean(caption[open_start:cut])
@@ -334,6 +336,9 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             pos = tok.end
     labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
     labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
+
+    def _named(sentence: str) -> list[str]:
+        return _led_by(sentence, canonical) or _names_labels(sentence, labels)
     suffix_start = len(caption)
     suffix = ""
     if open_labels is not None:
@@ -341,7 +346,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
         mine, suffix = _split_last(text)
         # "(D) … tissue. When comparing figures C and D, …": a later sentence naming labels is theirs
         first, *more = split_sentences(mine) or [""]
-        named = [(sentence, names if set(names := _names_labels(sentence, labels)) - set(open_labels) else [])
+        named = [(sentence, names if set(names := _named(sentence)) - set(open_labels) else [])
                  for sentence in more]
         mine, tail = _end_run(" ".join([first] + [sentence for sentence, names in named if not names]), run_open)
         give(open_labels, mine)
@@ -363,19 +368,19 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     for sentence in split_sentences(suffix) if suffix else []:
         if m := _INSET.match(sentence):
             insets[m.group(1) or mentions[-1].labels[-1]] = sentence[m.end():].rstrip(". ")
-        elif names := _names_labels(sentence, labels):
+        elif names := _named(sentence):
             give(tuple(names), sentence)  # "Scale bars in b–e correspond to …": a note on b–e only
         else:
             rest.append(sentence)
     return Distribution(style, labels, _tidy(prefix), " ".join(rest),
-                        {lab: _tidy(" ".join(own.get(lab, []))) for lab in labels}, insets,
+                        {lab: _tidy(" ".join(own.get(lab.lower(), []))) for lab in labels}, insets,
                         suffix_start=suffix_start, mentions=mentions)
 
 
 def _led_by(sentence: str, canonical: dict[str, str]) -> list[str]:
     """The labels a sentence opens with ("Panels E–M illustrate …"), when the caption has them all."""
     m = _LEADING_NAMES.match(sentence)
-    spec = expand_spec(m.group(1), "paren") if m else ()
+    spec = expand_spec(m.group(1) or m.group(2), "paren") if m else ()
     return [canonical[lab.lower()] for lab in spec] if all(lab.lower() in canonical for lab in spec) else []
 
 

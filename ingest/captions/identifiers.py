@@ -36,7 +36,7 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("rparen", re.compile(rf"(?:^|(?<=[\s.;:,—]))({LETTERS})\)")),
     ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({LETTERS})"
                         rf"(?=\s+[^\s,;.:)])(?!\s+(?:and|or|&)\s+{_LETTER}\b)")),  # not "A" of "A and C:"
-    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\())({LETTERS})\s*:(?=\s)")),
+    ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z]\s))({LETTERS})\s*:(?=\s)")),
     ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({LETTERS})\.(?=\s+[A-Z(])")),
     ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),

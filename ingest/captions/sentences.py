@@ -14,7 +14,8 @@ ABBREVIATIONS = {"fig", "figs", "ca", "e.g", "i.e", "al", "vs", "approx", "resp"
                  "eqs", "cf", "dr", "prof", "st", "inc", "ltd", "etc", "sect", "suppl", "supp", "vol", "ext", "mag",
                  "temp", "conc", "max", "min", "avg", "std", "exp", "wt", "at", "ed", "eds"}
 # Not before a digit: "scale bar. 20 nm" (a typo) and "ca. 5 nm" go on; captions rarely open with a number.
-_BOUNDARY = re.compile(r"[.!?](?=\s+[A-Z(\[\"“])")
+# "… by Q-PCR (B). mRNA levels …": a word capitalised inside ("mRNA", "siRNA", "pH") may open one too
+_BOUNDARY = re.compile(r"[.!?](?=\s+(?:[A-Z(\[\"“]|[a-z]{1,3}[A-Z]))")
 
 
 def split_sentences(text: str) -> list[str]:

@@ -283,3 +283,22 @@ def test_a_sentence_may_open_with_a_lower_case_word_and_notes_on_one_label() -> 
     assert d.own["A"].endswith("In A, anti-ERα antibody was used.")
     assert "anti-ERα" not in d.subcaption("B")
 
+
+
+def test_other_case_letters_name_sub_panels() -> None:
+    d = distribute_caption("ASPM levels. (A) Nuclear ASPM. Examples of nuclei with low (a, b) and high (c, d) levels "
+                           "are shown. (B) Cytoplasmic ASPM. Examples of low (a, b) and high (c, d) levels. "
+                           "(C) Spindle poles. (D) Tumour grade.")
+    assert d.labels == ["A", "B", "C", "D"]
+    assert d.own["A"] == "Nuclear ASPM. Examples of nuclei with low (a, b) and high (c, d) levels are shown."
+    # … but an abbreviation in capitals does not make the panels' letters sub-panels
+    d = distribute_caption("Hematoxylin and eosin (H and E) staining. (a-c) Teratoma. (d) Seminoma. (e) Carcinoma.")
+    assert d.labels == ["a", "b", "c", "d", "e"]
+
+
+def test_glossaries_of_one_letter_and_colour_schemes_are_trailing_notes() -> None:
+    d = distribute_caption("Gating movements. (a) Superposition of helices. (b) Tilting of helices. The closed (grey) "
+                           "and open (red) colour scheme is used throughout. Membrane, grey bars; E, extracellular; "
+                           "I, intracellular.")
+    assert d.own["b"] == "Tilting of helices."
+    assert d.shared_suffix.startswith("The closed (grey)") and d.shared_suffix.endswith("I, intracellular.")

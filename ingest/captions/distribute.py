@@ -45,8 +45,8 @@ _GENERAL = re.compile("|".join((
     rf"statistic(?:s|al)\b|these {_IMAGES}\b|{_IMAGES} (?:shown )?(?:are|were) representative",
     r"(?:reproduced|adapted|reprinted) (?:from|with))",
     rf"(?:staining|stained)\.?$|\b(?:is|are) (?:shown|stained|labell?ed|depicted) in {_COLOURS}\b",
-    r"^\W*(?:[A-Z][\w/+-]{1,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
-    r"\bsame magnification\b|\bin all (?:panels|images)\b",
+    r"^\W*(?:[A-Z][\w/+-]{0,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
+    r"\bsame magnification\b|\bin all (?:panels|images)\b|\bcolou?r (?:scheme|code|coding)\b|\bused throughout\b",
     rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b")), re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)

@@ -169,6 +169,19 @@ def candidates(caption: str) -> dict[str, list[Identifier]]:
     return out
 
 
+def _without_subpanels(caption: str, tokens: list[Identifier]) -> list[Identifier]:
+    """"(A) … nuclei with low (a, b) and high (c, d) levels. (B) …": letters of the other case than the
+    labels that open sentences, which the caption also prints in that case, name sub-panels."""
+    openers = [lab.isupper() for tok in tokens if caption[:tok.start].rstrip()[-1:] in ("", ".")
+               for lab in tok.labels if lab.isalpha()]
+    if not openers or openers.count(True) == openers.count(False):
+        return tokens
+    upper = openers.count(True) > openers.count(False)
+    printed = {lab for tok in tokens for lab in tok.labels if lab.isalpha() and lab.isupper() == upper}
+    return [tok for tok in tokens if not all(
+        lab.isalpha() and lab.isupper() != upper and lab.swapcase() in printed for lab in tok.labels)]
+
+
 def _chain(tokens: list[Identifier], strict: bool) -> list[Identifier]:
     """Tokens that introduce labels, in order; references to labels already introduced are dropped.
 
@@ -257,6 +270,7 @@ def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, 
         if lettered and style in ("digit", "roman", "numbered"):
             continue
         tokens = _absorb_mixed_lists(caption, tokens) if style in ("paren", "rparen") else tokens
+        tokens = _without_subpanels(caption, tokens)
         chain = _chain(tokens, style in STRICT)
         n = len({lab.lower() for t in chain for lab in t.labels})
         if style in STRICT and n < 2:

@@ -302,3 +302,16 @@ def test_glossaries_of_one_letter_and_colour_schemes_are_trailing_notes() -> Non
                            "I, intracellular.")
     assert d.own["b"] == "Tilting of helices."
     assert d.shared_suffix.startswith("The closed (grey)") and d.shared_suffix.endswith("I, intracellular.")
+
+
+def test_parallel_items_of_a_closer_list_share_the_lead() -> None:
+    d = distribute_caption("GSH in Plp1 mice. We observed elevated GSH levels in primary oligodendrocytes of "
+                           "transgenic mice (A) and in the white matter of transgenic controls (B).")
+    assert d.own["A"] == "We observed elevated GSH levels in primary oligodendrocytes of transgenic mice"
+    assert d.own["B"] == "We observed elevated GSH levels in the white matter of transgenic controls."
+
+
+def test_results_displayed_as_means_are_a_trailing_note() -> None:
+    d = distribute_caption("G9a expression. A. Protein expression. B. Anoikis assays. Results indicated are mean "
+                           "values of three experiments and are displayed as mean ± SD.")
+    assert d.own["B"] == "Anoikis assays." and d.shared_suffix.startswith("Results indicated")

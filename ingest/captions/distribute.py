@@ -36,7 +36,8 @@ _COLOURS = r"(?:red|green|blue|yellow|cyan|magenta|white|black|gr[ae]y|orange|pu
 # Sentences that are notes on the whole figure, not on the last label (the caption's trailing notes)
 _GENERAL = re.compile("|".join((
     r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)",
-    r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results are|n ?= ?\d|\*+ ?p",
+    r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results (?:\w+ )?(?:are|were)|n ?= ?\d",
+    r"\*+ ?p",
     r"p ?[<>=≤]|abbreviations?|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b",
     r"(?:dashed|dotted|solid|broken|dash-dotted) (?:lines?|curves?|boxes|box|circles?) (?:in [^.;]{1,15} )?"
     r"(?:represents?|indicates?|shows?|marks?|denotes?)",
@@ -46,6 +47,7 @@ _GENERAL = re.compile("|".join((
     r"(?:reproduced|adapted|reprinted) (?:from|with))",
     rf"(?:staining|stained)\.?$|\b(?:is|are) (?:shown|stained|labell?ed|depicted) in {_COLOURS}\b",
     r"^\W*(?:[A-Z][\w/+-]{0,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
+    r"(?:are|were) (?:displayed|expressed|presented|shown|given) as means?\b|"
     r"\bsame magnification\b|\bin all (?:panels|images)\b|\bcolou?r (?:scheme|code|coding)\b|\bused throughout\b",
     rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b")), re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
@@ -288,8 +290,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 # "… skull in left lateral (a) and right lateral (b) views": the words before the
                 # first item are a lead shared by the whole list; the item is as long as the next one.
                 nxt = mentions[run[0]]
-                n = max(1, len(_clean(caption[tok.end:nxt.start]).split()))
                 words = _clean(phrase).split()
+                n = _item_length(words, _clean(caption[tok.end:nxt.start]).split())
                 if len(words) > n:
                     lead, lead_end = " ".join(words[:-n]), mentions[run[-1]].end + 1
                     give(tok.labels, lead)
@@ -410,6 +412,22 @@ def _sentence_starts(caption: str) -> list[int]:
         starts.append(at)
         at += len(sentence)
     return starts or [0]
+
+
+_PARALLEL = {"in", "of", "at", "from", "with", "for", "on", "after", "before", "by", "during", "under", "within"}
+
+
+def _item_length(words: list[str], following: list[str]) -> int:
+    """How many of ``words`` (a phrase ending in a closer) are the item, given the next item's words.
+
+    "… levels in primary oligodendrocytes of mice (B) and in the white matter of controls (C)": items in
+    a list are parallel, so an item that opens with a preposition found in this phrase begins there too;
+    otherwise the item is as long as the next one.
+    """
+    lead = following[0].lower() if following else ""
+    if lead in _PARALLEL and lead in (low := [w.lower() for w in words[1:]]):
+        return len(low) - max(i for i, w in enumerate(low) if w == lead)
+    return max(1, len(following))
 
 
 def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, str]:

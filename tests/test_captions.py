@@ -315,3 +315,11 @@ def test_results_displayed_as_means_are_a_trailing_note() -> None:
     d = distribute_caption("G9a expression. A. Protein expression. B. Anoikis assays. Results indicated are mean "
                            "values of three experiments and are displayed as mean ± SD.")
     assert d.own["B"] == "Anoikis assays." and d.shared_suffix.startswith("Results indicated")
+
+
+def test_bare_capitals_run_into_the_text_before_them() -> None:
+    d = distribute_caption("Leucotrichia interrupta. Male genitalia: A segments IX–X, lateral (base of phallus "
+                           "crosshatched) B segments VII–VIII, lateral C segments IX–X, dorsal D phallus, dorsal.")
+    assert d.labels == ["A", "B", "C", "D"]
+    assert d.own["B"] == "Male genitalia: segments VII–VIII, lateral"
+    assert d.own["C"] == "Male genitalia: segments IX–X, dorsal"

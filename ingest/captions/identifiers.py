@@ -260,7 +260,22 @@ def find_identifiers(caption: str, found: dict[str, list[Identifier]] | None = N
     ``found``: the caption's ``candidates``, when the caller has them already."""
     found = found if found is not None else candidates(caption)
     style, chain = _best_chain(caption, found)
-    return style, _fill_gaps(chain, found)
+    return style, _run_on(caption, style, _fill_gaps(chain, found))
+
+
+def _run_on(caption: str, style: str, chain: list[Identifier]) -> list[Identifier]:
+    """Bare capitals run into the text before them in taxonomy captions: "A segments IX–X, lateral
+    B segments VII–VIII, lateral C segments IX–X, dorsal D …". After a bare chain, the next letter
+    standing alone between lower-case words, within a sentence's reach, continues it."""
+    if style != "bare" or len(chain) < 2 or not all(len(t.labels) == 1 and re.fullmatch("[A-Z]", t.labels[0])
+                                                    for t in chain):
+        return chain
+    while (nxt := chr(ord(chain[-1].labels[0]) + 1)) <= "Z":
+        m = re.compile(rf"(?<=[a-z,)] )({nxt})(?= [a-z(])").search(caption, chain[-1].end, chain[-1].end + 200)
+        if m is None:
+            break
+        chain = chain + [Identifier(m.start(1), m.end(1), (nxt,), style, nxt)]
+    return chain
 
 
 def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, list[Identifier]]:

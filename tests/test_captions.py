@@ -36,6 +36,8 @@ from ingest.units import Length, parse_length
     ("Skull. A–B, ventral view. C–D, posterior view. Abbreviations: bo, basioccipital; f, frontal; A and B, scars.",
      "comma", "ABCD"),
     ("Expression. A. Cell lines and cyst cell line Hs832(c)T. B. Knockdown. C. Migration.", "period", "ABC"),
+    # letters behind the figure's number (ZooKeys), not references to another figure
+    ("Brasiella, female. Allotype 2A Body, dorsal 2B Body, ventral 2C Head (see Fig. 3D).", "fignum", "ABC"),
 ])
 def test_identifier_styles(caption: str, style: str, labels: str) -> None:
     found_style, tokens = find_identifiers(caption)
@@ -323,3 +325,8 @@ def test_bare_capitals_run_into_the_text_before_them() -> None:
     assert d.labels == ["A", "B", "C", "D"]
     assert d.own["B"] == "Male genitalia: segments VII–VIII, lateral"
     assert d.own["C"] == "Male genitalia: segments IX–X, dorsal"
+
+
+def test_scale_lines_in_brackets_are_a_trailing_note() -> None:
+    d = distribute_caption("Brasiella, female. 2A Body, dorsal 2B Head, anterior. [Scale lines = 1 mm].")
+    assert d.own["B"] == "Head, anterior." and d.shared_suffix == "[Scale lines = 1 mm]."

@@ -49,7 +49,7 @@ _GENERAL = re.compile("|".join((
     r"^\W*(?:[A-Z][\w/+-]{0,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
     r"(?:are|were) (?:displayed|expressed|presented|shown|given) as means?\b|"
     r"\bsame magnification\b|\bin all (?:panels|images)\b|\bcolou?r (?:scheme|code|coding)\b|\bused throughout\b",
-    rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:equals?|=|is|are)\b")), re.I)
+    rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:(?:equals?|is|are)\b|=)")), re.I)
 _INSET = re.compile(r"^\W*insets?\b(?:\s+(?:in|of)\s+\(?([A-Za-z]\d?)\)?)?\s*[:,]?\s*", re.I)
 _LEADING_JUNK = re.compile(r"^(?:[\s,;:.—–-]+|(?:and|or)\b\s*)", re.I)
 # "… lateral (B) views." closes B's phrase; "(C) View from the left …" opens C's
@@ -63,7 +63,7 @@ _NAMES = re.compile(rf"\b(figures?|figs?\.|panels?|in|for)\s+\(?({LETTERS})\)?(?
 # "Panels E–M illustrate …" opening a sentence: that sentence is about those panels, wherever it stands
 _LEADING_NAMES = re.compile(rf"^\W*(?:(?:in\s+)?(?:panels?|figures?|figs?\.)\s+\(?({LETTERS})\)?(?=[\s,.;:)])"
                             rf"|in\s+\(?({LETTERS})\)?\s*,)", re.I)  # "In b and d, the error bars …" too
-OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position"}
+OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position", "fignum"}
 
 
 @dataclass
@@ -71,7 +71,8 @@ class Distribution:
     """The caption cut into per-label pieces."""
 
     delimiter: str
-    """identifier style: paren, bare, rparen, colon, period, comma, numbered, digit, roman, position, none"""
+    """identifier style: paren, bare, rparen, colon, period, comma, numbered, digit, roman, position, fignum,
+    none"""
     labels: list[str]
     shared_prefix: str
     shared_suffix: str

@@ -1,4 +1,4 @@
-"""Subfigure identifiers in caption text: "(a)", "a,b", "(b–d)", "A)", "A and C:", "B.", "(i)", "(top)".
+"""Subfigure identifiers in caption text: "(a)", "a,b", "(b–d)", "A)", "A and C:", "B.", "(i)", "(top)", "2A".
 
 ``find_identifiers(caption)`` finds every candidate token of every style, then
 keeps the style whose tokens form the most plausible label sequence (a, b,
@@ -40,14 +40,17 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({LETTERS})\.(?=\s+[A-Z(])")),
     ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
+    # "Allotype 2A Body, dorsal 2B Body, ventral …": letters behind the figure's number, not "Fig. 3E"
+    ("fignum", re.compile(r"(?:^|(?<=[\s.;:(]))(?<!fig\.\s)(?<!figure\s)(?<!figs\.\s)[1-9]\d?"
+                          rf"({_LETTER_RANGE})(?=[\s,.;:)])", re.I)),
     ("digit", re.compile(rf"\(\s*({_DIGITS})\s*\)")),
     ("roman", re.compile(rf"\(\s*({_ROMAN_SPEC})\s*\)")),
     ("position", re.compile(rf"\(\s*({_POSITION})\s*\)|(?:^|(?<=[.;]\s))({_POSITION})\s*:", re.I)),
 ]
 # Styles whose tokens are plain words too ("a", "A"): they must come in order to count.
-STRICT = {"bare", "colon", "period", "comma", "numbered", "rparen"}
+STRICT = {"bare", "colon", "period", "comma", "numbered", "rparen", "fignum"}
 PRIORITY = {"paren": 0, "bare": 1, "rparen": 2, "colon": 3, "period": 4, "comma": 5, "digit": 6, "numbered": 7,
-            "roman": 8, "position": 9}
+            "roman": 8, "position": 9, "fignum": 10}
 
 
 @dataclass(frozen=True)

@@ -330,3 +330,10 @@ def test_bare_capitals_run_into_the_text_before_them() -> None:
 def test_scale_lines_in_brackets_are_a_trailing_note() -> None:
     d = distribute_caption("Brasiella, female. 2A Body, dorsal 2B Head, anterior. [Scale lines = 1 mm].")
     assert d.own["B"] == "Head, anterior." and d.shared_suffix == "[Scale lines = 1 mm]."
+
+
+def test_dotted_openers() -> None:
+    d = distribute_caption("Increased Rab3D in cancer specimens (A). Western blot in HMEC cells. (B). Western blot in "
+                           "melanoma lines. (C) Staining of tissues. Scale bar, 100 μm.")
+    assert d.shared_prefix == "Increased Rab3D in cancer specimens."
+    assert d.own["A"] == "Western blot in HMEC cells." and d.own["B"] == "Western blot in melanoma lines."

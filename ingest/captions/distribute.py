@@ -149,9 +149,15 @@ def _abbreviates(caption: str, tok: Identifier) -> bool:
 
 
 def _is_closer(caption: str, tok: Identifier) -> bool:
-    if tok.style in OPENER_STYLES:
+    if tok.style in OPENER_STYLES or _dotted_opener(caption, tok):
         return False
     return bool(_CLOSER_FOLLOW.match(caption, tok.end))
+
+
+def _dotted_opener(caption: str, tok: Identifier) -> bool:
+    """"… cell lines. (B). Western blot of …": a label that opens its sentence and is followed by a full
+    stop has no phrase before it to close; it opens the text after it."""
+    return caption[:tok.start].rstrip()[-1:] in ("", ".") and re.match(r"\.\s+[A-Z]", caption[tok.end:]) is not None
 
 
 def distribute_caption(caption: str, expected_labels: list[str] | None = None) -> Distribution:
@@ -197,6 +203,10 @@ def _closers(caption: str, mentions: list[Identifier]) -> list[bool]:
     """Which mentions close their phrase. In "X (A) and Y (B) amongst boys" (B) closes too: it continues
     a list of closers in the same clause even though words follow it."""
     flags = [_is_closer(caption, t) for t in mentions]
+    if any(_dotted_opener(caption, t) for t in mentions):
+        # "… clinical specimens (A). Western blot of … (B). Western blot …": in a caption of dotted openers,
+        # a label that ends its title's sentence opens the next one too
+        flags = [f and not re.match(r"\.\s+[A-Z]", caption[t.end:]) for f, t in zip(flags, mentions, strict=True)]
     for i in range(1, len(mentions) - 1):  # "… lymphocytes (C) hyperplastic acini showing mitosis (D).": a comma lost
         if flags[i - 1] and flags[i + 1] and mentions[i].style == "paren" and _same_sentence(
                 caption, mentions[i - 1].end, mentions[i + 1].start):
@@ -329,6 +339,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     run_open = None
             elif not own and not prefix:
                 prefix = caption[:cut].strip()
+                if caption[tok.end:tok.end + 1] == "." and prefix[-1:].isalnum():
+                    prefix += "."  # "… specimens (A). Western blot …": the title keeps its full stop
             elif pos < cut:
                 give(_tail_owners(caption, mentions, closers, i - 1), _clean(caption[pos:cut]))  # a closer's tail
             if inline:

@@ -337,3 +337,12 @@ def test_dotted_openers() -> None:
                            "melanoma lines. (C) Staining of tissues. Scale bar, 100 μm.")
     assert d.shared_prefix == "Increased Rab3D in cancer specimens."
     assert d.own["A"] == "Western blot in HMEC cells." and d.own["B"] == "Western blot in melanoma lines."
+
+
+def test_a_clause_after_semicolon_and_conjunction_starts_a_new_list() -> None:
+    d = distribute_caption("Quadratojugal of Euhelopus in rostral (A) and medial (B) views; and the dorsal process of "
+                           "the quadratojugal in lateral (C) and medial (D) views.")
+    assert d.own["C"] == "the dorsal process of the quadratojugal in lateral"
+    assert "Euhelopus" not in d.own["C"] and d.own["A"] == "Quadratojugal of Euhelopus in rostral"
+    d = distribute_caption("Ovarian tumours. Staining with antibodies against CK8 (a); COX-1 (b); COX-2 (c).")
+    assert d.own["b"] == "Staining with antibodies against COX-1"

@@ -287,6 +287,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 give(open_labels, _clean(caption[open_start:pos]))
                 open_labels = None
             phrase = caption[pos:tok.start]
+            if i and closers[i - 1]:  # "… medial (F) views; and the dorsal process in lateral (G) …": F's list ends
+                phrase = _LIST_END.sub("", phrase, count=1)
             if i and closers[i - 1] and len(sentences := split_sentences(_clean(phrase))) > 1:
                 # "… tumors (a, c). The mean is shown as a line. Scatter plots … (b, d).": sentences
                 # after a closer's sentence go on describing its labels.
@@ -295,8 +297,10 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             if i == 0 or not prefix and not own:
                 head, phrase = _split_title(phrase, caption, mentions, tok)
                 prefix = head
+            # "… in rostral (A) and medial (B) views; and the dorsal process in lateral (C) …": a clause after a
+            # semicolon and a conjunction starts a list of its own ("against CK8 (a); COX-1 (b)" does not)
             run = [j for j in range(i + 1, len(mentions)) if closers[j] and _same_sentence(
-                caption, tok.end, mentions[j].start)]
+                caption, tok.end, mentions[j].start) and not _NEW_CLAUSE.search(caption, tok.end, mentions[j].start)]
             if run and not (lead and tok.start < lead_end):
                 # "… skull in left lateral (a) and right lateral (b) views": the words before the
                 # first item are a lead shared by the whole list; the item is as long as the next one.
@@ -427,6 +431,8 @@ def _sentence_starts(caption: str) -> list[int]:
     return starts or [0]
 
 
+_LIST_END = re.compile(r"^\s*(?:views?|images?|sections?|panels?|respectively)\s*[;,]\s*", re.I)
+_NEW_CLAUSE = re.compile(r";\s+(?:and|or|but|while|whereas)\b")
 _PARALLEL = {"in", "of", "at", "from", "with", "for", "on", "after", "before", "by", "during", "under", "within"}
 
 

@@ -346,3 +346,13 @@ def test_a_clause_after_semicolon_and_conjunction_starts_a_new_list() -> None:
     assert "Euhelopus" not in d.own["C"] and d.own["A"] == "Quadratojugal of Euhelopus in rostral"
     d = distribute_caption("Ovarian tumours. Staining with antibodies against CK8 (a); COX-1 (b); COX-2 (c).")
     assert d.own["b"] == "Staining with antibodies against COX-1"
+
+
+def test_a_lead_is_counted_without_its_parentheses() -> None:
+    d = distribute_caption("Caudal vertebrae. Penultimate caudal of ROM 1930 in A) right lateral and B) anterior "
+                           "views. Transitional caudal vertebra (last free caudal vertebra before first handle "
+                           "vertebra of the tail club) of ROM 1930 in C) right lateral and D) anterior views.")
+    assert d.own["C"].startswith("Transitional caudal vertebra (last free") and "Transitional" not in d.own["B"]
+    d = distribute_caption("Sacrum. Partial sacrum in A) left lateral and B) dorsal (with anterior to the right) "
+                           "views.")
+    assert d.own["B"].startswith("Partial sacrum in dorsal (with anterior to the right)")

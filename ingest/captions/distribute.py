@@ -322,7 +322,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             start = max(s for s in starts if s <= tok.start)
             before = open_start if open_labels is not None else pos
             # not "… (arrows). Scale bar = 100 microns (b) High power view …": a statement, no lead
-            inline = start >= before and (start > 0 or i > 0) and 0 < len(caption[start:tok.start].split()) <= 15 \
+            words_before = re.sub(r"\([^()]*\)", "", caption[start:tok.start]).split()  # a parenthesis is one aside
+            inline = start >= before and (start > 0 or i > 0) and 0 < len(words_before) <= 15 \
                 and not (lead and tok.start < lead_end) and not any(start <= a < tok.start for a, _ in scales) \
                 and not caption[tok.start - 1:tok.start].isalnum()  # "… incision2. Cyst …": the words are 1's
             cut = start if inline else tok.start  # "… cells. Sections of (b) …": the words before b are its lead
@@ -461,6 +462,8 @@ def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, s
         return text, ""
     if len(words) > n and (words[n].lower() in _NOT_NOUN or words[0].lower() in ("the", "a", "an")):
         return text, ""  # "(B) anti-IL-4 and (C) anti-IL-4 at higher magnification": C's own words
+    while n < len(words) and " ".join(words[:n]).count("(") > " ".join(words[:n]).count(")"):
+        n += 1  # "B) dorsal (with anterior to the right) views": the parenthesis is B's
     return " ".join(words[:n]), " ".join(words[n:] + sentences[1:])
 
 

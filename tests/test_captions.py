@@ -73,7 +73,7 @@ def test_postfix_and_grouped_distribution() -> None:
     assert d.shared_suffix.startswith("Hatching")
     g = distribute_caption("Right kidney (A-C) and prostate (D-F). A: White lesions. B: A focal lesion. "
                            "C: Infiltrates. D-F: In prostate, cells infiltrate (D, E) and nerves (F).")
-    assert g.own["A"] == "Right kidney White lesions." and g.own["F"].endswith("nerves")
+    assert g.own["A"] == "Right kidney White lesions." and g.own["F"].endswith("nerves.")
 
 
 def test_inset_sentences_go_to_the_inset() -> None:
@@ -356,3 +356,17 @@ def test_a_lead_is_counted_without_its_parentheses() -> None:
     d = distribute_caption("Sacrum. Partial sacrum in A) left lateral and B) dorsal (with anterior to the right) "
                            "views.")
     assert d.own["B"].startswith("Partial sacrum in dorsal (with anterior to the right)")
+
+
+def test_a_group_shares_the_lead_of_its_list_of_closers() -> None:
+    d = distribute_caption("Cranial elements. A–C, BP/1/6226a, prefrontal in dorsal (A), ventral (B) and lateral (C) "
+                           "views. D–E, BP/1/5525, skull roof in dorsal (D) and ventral (E) views. F, jugal.")
+    assert d.own["E"] == "BP/1/5525, skull roof in ventral views."
+    assert d.own["D"] == "BP/1/5525, skull roof in dorsal views."
+    d = distribute_caption("Effects of H-4073. A and C: Bar diagrams for UM-SCC-74A (A) or CAL27-CisR (C) at IC50 "
+                           "doses. B and D: Bar diagrams for cisplatin (B) or H-4073 (D) at IC50 doses.")
+    assert d.own["C"] == "Bar diagrams for CAL27-CisR at IC50 doses."
+    # long items: where one ends is not plain, so the first keeps the words before it
+    d = distribute_caption("Basal cells. (a-c) Staining of prostates showing slight hyperplasia at 1 month (a), "
+                           "low-grade PIN at 3 months after induction (b), and high-grade PIN at 6 months (c).")
+    assert d.own["b"] == "low-grade PIN at 3 months after induction"

@@ -63,6 +63,7 @@ _NAMES = re.compile(rf"\b(figures?|figs?\.|panels?|in|for)\s+\(?({LETTERS})\)?(?
 # "Panels E–M illustrate …" opening a sentence: that sentence is about those panels, wherever it stands
 _LEADING_NAMES = re.compile(rf"^\W*(?:(?:in\s+)?(?:panels?|figures?|figs?\.)\s+\(?({LETTERS})\)?(?=[\s,.;:)])"
                             rf"|in\s+\(?({LETTERS})\)?\s*,)", re.I)  # "In b and d, the error bars …" too
+_GROUP_STYLES = ("comma", "colon", "period", "rparen")
 OPENER_STYLES = {"bare", "colon", "period", "comma", "numbered", "rparen", "position", "fignum"}
 
 
@@ -115,13 +116,21 @@ def _clean(text: str) -> str:
     return text
 
 
-def _mentions(caption: str, chain: list[Identifier], parens: list[Identifier]) -> list[Identifier]:
-    """The chain, plus parenthesised mentions (``parens``) of its labels elsewhere ("specimens (a) and … (b)")."""
+def _mentions(caption: str, chain: list[Identifier], found: dict[str, list[Identifier]]) -> list[Identifier]:
+    """The chain, plus parenthesised mentions of its labels elsewhere ("specimens (a) and … (b)"), plus
+    groups of them opening a sentence in another style ("… views. D–E, BP/1/5525, skull roof in dorsal (D)
+    and ventral (E) views.")."""
     universe = {lab.lower() for t in chain for lab in t.labels}
     cases = {lab.isupper() for t in chain for lab in t.labels if lab.isalpha()}
-    # "(B) … Examples of low (a, b) and high (c, d) levels": other-case letters name something else
-    extra = [t for t in parens if {lab.lower() for lab in t.labels} <= universe
-             and (len(cases) != 1 or all(lab.isupper() in cases for lab in t.labels if lab.isalpha()))]
+
+    def names_chain_labels(t: Identifier) -> bool:
+        # "(B) … Examples of low (a, b) and high (c, d) levels": other-case letters name something else
+        return {lab.lower() for lab in t.labels} <= universe and (
+            len(cases) != 1 or all(lab.isupper() in cases for lab in t.labels if lab.isalpha()))
+
+    extra = [t for t in found["paren"] if names_chain_labels(t)]
+    extra += [t for style in _GROUP_STYLES if chain and style != chain[0].style for t in found.get(style, [])
+              if len(t.labels) > 1 and names_chain_labels(t) and caption[:t.start].rstrip()[-1:] in ("", ".")]
     extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
     out: list[Identifier] = []
@@ -170,7 +179,7 @@ def distribute_caption(caption: str, expected_labels: list[str] | None = None) -
     else:
         spans = statement_spans(caption)
         # "Scale bar, 5 µm (b)." names b's scale, not b's text; "… = 100 microns (b) High power …" opens b.
-        mentions = [t for t in _mentions(caption, chain, found["paren"])
+        mentions = [t for t in _mentions(caption, chain, found)
                     if not any(a <= t.start < b for a, b in spans) or not _is_closer(caption, t)] or chain
         # "(d) immunostaining … (arrows) (d).": a label repeated at the end of its own text goes
         closers = _closers(caption, mentions)
@@ -274,8 +283,27 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 if set(tok.labels) == set(open_labels):
                     continue  # "(d) immunostaining … (arrows) (d)": a reference inside d's own text
                 if set(tok.labels) < set(open_labels):
-                    # "D–F: … obscure (D), … zone (D and E), whereas … (F)": phrases of a group's text
-                    give(tok.labels, _clean(caption[max(open_start, pos):tok.start]))
+                    # "D–F: … obscure (D), … zone (D and E), whereas … (F)": phrases of a group's text. Whole
+                    # sentences before the phrase are the group's; a list of closers shares its lead ("B and D:
+                    # Bar diagrams for UM-SCC-74A (B) or CAL27-CisR (D) at IC50 doses")
+                    first, *rest = reversed(split_sentences(_clean(caption[max(open_start, pos):tok.start])) or [""])
+                    give(open_labels, " ".join(reversed(rest)))
+                    items = [mentions[j] for j in range(i + 1, len(mentions)) if closers[j]
+                             and set(mentions[j].labels) < set(open_labels) and _same_sentence(
+                                 caption, tok.end, mentions[j].start)]
+                    words = first.split()
+                    following = _clean(caption[tok.end:items[0].start]).split() if items else []
+                    n = _item_length(words, following)
+                    # only where the item plainly starts: parallel items, or a word or two after a preposition
+                    # ("skull roof in | dorsal (D) and ventral (E)"), not "In prostate, cells | infiltrate (D, E)
+                    # and nerves (F)"
+                    head = following[0].lower() if following else ""
+                    parallel = head in _PARALLEL and head in (w.lower() for w in words[1:])
+                    plain = parallel or n <= 2 and len(words) > n and words[-n - 1].lower() in _PREPOSITIONS
+                    if items and plain and not rest and not closers[i - 1] and len(words) > n:
+                        give(tuple(lab for t in [tok] + items for lab in t.labels), " ".join(words[:-n]))
+                        words = words[-n:]
+                    give(tok.labels, " ".join(words) + ("." if words and caption[tok.end:tok.end + 1] == "." else ""))
                     pos = tok.end
                     open_start = tok.end
                     continue
@@ -435,6 +463,7 @@ def _sentence_starts(caption: str) -> list[int]:
 _LIST_END = re.compile(r"^\s*(?:views?|images?|sections?|panels?|respectively)\s*[;,]\s*", re.I)
 _NEW_CLAUSE = re.compile(r";\s+(?:and|or|but|while|whereas)\b")
 _PARALLEL = {"in", "of", "at", "from", "with", "for", "on", "after", "before", "by", "during", "under", "within"}
+_PREPOSITIONS = _PARALLEL | {"against", "between", "to", "into", "through", "versus", "vs."}
 
 
 def _item_length(words: list[str], following: list[str]) -> int:

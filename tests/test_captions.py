@@ -268,6 +268,9 @@ def test_trailing_notes_on_lines_and_roman_numerals_ending_sentences() -> None:
 def test_numbered_labels_glued_to_the_previous_item() -> None:
     d = distribute_caption("Enucleation of an ovarian cyst. 1. Capsular incision2. Cyst resection3. Ovarian suture")
     assert d.own == {"1": "Capsular incision", "2": "Cyst resection", "3": "Ovarian suture"}
+    d = distribute_caption("Oophorectomy in three steps. 1. Positioning of the loop 2. After placement of 3 loops "
+                           "resection 3. Endocoagulation of the stump")
+    assert d.own["2"] == "After placement of 3 loops resection" and d.own["3"] == "Endocoagulation of the stump"
 
 
 def test_colon_labels_after_a_title_without_full_stop() -> None:

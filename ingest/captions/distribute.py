@@ -351,7 +351,10 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             before = open_start if open_labels is not None else pos
             # not "… (arrows). Scale bar = 100 microns (b) High power view …": a statement, no lead
             words_before = re.sub(r"\([^()]*\)", "", caption[start:tok.start]).split()  # a parenthesis is one aside
+            # "1. Positioning of the loop 2. After placement …": a sentence that starts where the previous
+            # label's text does is that text, not this label's lead
             inline = start >= before and (start > 0 or i > 0) and 0 < len(words_before) <= 15 \
+                and (i == 0 or closers[i - 1] or caption[before:start].strip() != "") \
                 and not (lead and tok.start < lead_end) and not any(start <= a < tok.start for a, _ in scales) \
                 and not caption[tok.start - 1:tok.start].isalnum()  # "… incision2. Cyst …": the words are 1's
             cut = start if inline else tok.start  # "… cells. Sections of (b) …": the words before b are its lead

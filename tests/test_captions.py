@@ -373,3 +373,11 @@ def test_a_group_shares_the_lead_of_its_list_of_closers() -> None:
     d = distribute_caption("Basal cells. (a-c) Staining of prostates showing slight hyperplasia at 1 month (a), "
                            "low-grade PIN at 3 months after induction (b), and high-grade PIN at 6 months (c).")
     assert d.own["b"] == "low-grade PIN at 3 months after induction"
+
+
+def test_a_verb_after_a_list_of_openers_is_said_of_all_of_them() -> None:
+    d = distribute_caption("Ovarian dermoid. (a) Sagittal and (b) oblique T2-weighted images through the cervix, (c) "
+                           "axial T1- and (d) fat-suppressed T1-weighted images shows cervical cancer. Incidental "
+                           "dermoid can be seen.")
+    assert d.own["d"].startswith("fat-suppressed T1-weighted images shows cervical cancer.")
+    assert all("shows cervical cancer" in d.own[lab] for lab in "abc"), d.own

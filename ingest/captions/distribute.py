@@ -256,6 +256,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     prefix = ""
     pos = 0  # start of text not yet given to anyone
     open_labels: tuple[str, ...] | None = None
+    open_index = 0
     open_start = 0
     closers = _closers(caption, mentions)
     lead, lead_end = "", -1  # a lead-in shared by a run of mentions in one sentence
@@ -369,9 +370,10 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     run_open = (run_open[0] + open_labels, min(run_open[1], n)) if run_open else (open_labels, n)
                     give(open_labels, text)
                 else:
-                    text, tail = _end_run(text, run_open)
+                    text, tail, predicate = _end_run(text, run_open)
                     give(open_labels, text)
-                    give(run_open[0] + open_labels if run_open else (), tail)
+                    give(_openers_of_sentence(caption, mentions, closers, open_index) if predicate
+                         else run_open[0] + open_labels if run_open else (), tail)
                     run_open = None
             elif not own and not prefix:
                 prefix = caption[:cut].strip()
@@ -383,7 +385,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 lead = _clean(caption[start:tok.start])
                 lead_end = min([s for s in starts if s > tok.start] + [len(caption)])
                 give(tok.labels, lead)
-            open_labels, open_start = tok.labels, tok.end
+            open_labels, open_start, open_index = tok.labels, tok.end, i
             pos = tok.end
     labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
     labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
@@ -399,9 +401,11 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
         first, *more = split_sentences(mine) or [""]
         named = [(sentence, names if set(names := _named(sentence)) - set(open_labels) else [])
                  for sentence in more]
-        mine, tail = _end_run(" ".join([first] + [sentence for sentence, names in named if not names]), run_open)
+        mine, tail, predicate = _end_run(" ".join([first] + [sentence for sentence, names in named if not names]),
+                                         run_open)
         give(open_labels, mine)
-        give(run_open[0] + open_labels if run_open else (), tail)
+        give(_openers_of_sentence(caption, mentions, closers, open_index) if predicate
+             else run_open[0] + open_labels if run_open else (), tail)
         for sentence, names in named:
             give(tuple(names), sentence)
         if suffix:
@@ -464,6 +468,7 @@ def _sentence_starts(caption: str) -> list[int]:
 
 
 _LIST_END = re.compile(r"^\s*(?:views?|images?|sections?|panels?|respectively)\s*[;,]\s*", re.I)
+_VERB = re.compile(r"(?:reveal|show|demonstrate|display|illustrate|depict|confirm|exhibit|indicate)(?:s|e?d)?", re.I)
 _NEW_CLAUSE = re.compile(r";\s+(?:and|or|but|while|whereas)\b")
 _PARALLEL = {"in", "of", "at", "from", "with", "for", "on", "after", "before", "by", "during", "under", "within"}
 _PREPOSITIONS = _PARALLEL | {"against", "between", "to", "into", "through", "versus", "vs."}
@@ -482,21 +487,34 @@ def _item_length(words: list[str], following: list[str]) -> int:
     return max(1, len(following))
 
 
-def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, str]:
+def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, str, bool]:
     """The last item of a list of short ones: "(A) ANG-1 and (B) ANG-2 levels of women …". B's item is
     as long as the others ("ANG-2"); the rest of its text ("levels of women …") describes the whole list.
-    Returns (the last label's own text, the list's shared text)."""
+    When a verb follows the item ("(A) axial MR image and (B) scanogram obtained using MRS reveal a cystic
+    tumor"), the item ends there and the rest is said of every item of the sentence.
+    Returns (the last label's own text, the list's shared text, whether that text is such a predicate)."""
     sentences = split_sentences(text)
     if run is None or not sentences:
-        return text, ""
+        return text, "", False
     words, n = sentences[0].split(), run[1]
+    if verb := next((v for v in range(1, len(words)) if _VERB.fullmatch(words[v])), None):
+        return " ".join(words[:verb]), " ".join(words[verb:] + sentences[1:]), True
     if len(words) <= n and len(sentences) < 2:
-        return text, ""
+        return text, "", False
     if len(words) > n and (words[n].lower() in _NOT_NOUN or words[0].lower() in ("the", "a", "an")):
-        return text, ""  # "(B) anti-IL-4 and (C) anti-IL-4 at higher magnification": C's own words
+        return text, "", False  # "(B) anti-IL-4 and (C) anti-IL-4 at higher magnification": C's own words
     while n < len(words) and " ".join(words[:n]).count("(") > " ".join(words[:n]).count(")"):
         n += 1  # "B) dorsal (with anterior to the right) views": the parenthesis is B's
-    return " ".join(words[:n]), " ".join(words[n:] + sentences[1:])
+    return " ".join(words[:n]), " ".join(words[n:] + sentences[1:]), False
+
+
+def _openers_of_sentence(caption: str, mentions: list[Identifier], closers: list[bool], j: int) -> tuple[str, ...]:
+    """The labels of the openers in the sentence of opener ``j`` up to it ("(a) Sagittal and (b) oblique
+    T2-weighted images, (c) axial T1- and (d) fat-suppressed images show …")."""
+    k = j
+    while k > 0 and not closers[k - 1] and _same_sentence(caption, mentions[k - 1].end, mentions[k].start):
+        k -= 1
+    return tuple(dict.fromkeys(lab for t in mentions[k:j + 1] for lab in t.labels))
 
 
 def _canonical_case(labels: list[str], mentions: list[Identifier]) -> list[str]:

@@ -381,3 +381,10 @@ def test_a_verb_after_a_list_of_openers_is_said_of_all_of_them() -> None:
                            "dermoid can be seen.")
     assert d.own["d"].startswith("fat-suppressed T1-weighted images shows cervical cancer.")
     assert all("shows cervical cancer" in d.own[lab] for lab in "abc"), d.own
+
+
+def test_openers_followed_by_a_comma_and_lane_notes() -> None:
+    d = distribute_caption("Effects of curcumin on metastasis. (A), Immunohistochemistry of MMPs in tumors. (B), "
+                           "Expression of MMP-2 by Western blot. Lane 1, ladder; lane 2, blank.")
+    assert d.own == {"A": "Immunohistochemistry of MMPs in tumors.", "B": "Expression of MMP-2 by Western blot."}
+    assert d.shared_suffix == "Lane 1, ladder; lane 2, blank."

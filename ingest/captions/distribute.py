@@ -35,7 +35,7 @@ _IMAGES = r"(?:images|panels|micrographs|photos|photographs|pictures|sections|fi
 _COLOURS = r"(?:red|green|blue|yellow|cyan|magenta|white|black|gr[ae]y|orange|purple)"
 # Sentences that are notes on the whole figure, not on the last label (the caption's trailing notes)
 _GENERAL = re.compile("|".join((
-    r"^\W*(?:scale bars?\b|all (?:images|panels|data|scale|values|samples|experiments|micrographs)",
+    r"^\W*(?:scale bars?\b|lanes? \d|all (?:images|panels|data|scale|values|samples|experiments|micrographs)",
     r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results (?:\w+ )?(?:are|were)|n ?= ?\d",
     r"\*+ ?p",
     r"p ?[<>=≤]|abbreviations?|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b",
@@ -164,9 +164,9 @@ def _is_closer(caption: str, tok: Identifier) -> bool:
 
 
 def _dotted_opener(caption: str, tok: Identifier) -> bool:
-    """"… cell lines. (B). Western blot of …": a label that opens its sentence and is followed by a full
-    stop has no phrase before it to close; it opens the text after it."""
-    return caption[:tok.start].rstrip()[-1:] in ("", ".") and re.match(r"\.\s+[A-Z]", caption[tok.end:]) is not None
+    """"… cell lines. (B). Western blot of …", "(A), Immunohistochemistry …": a label that opens its sentence
+    and is followed by a full stop, comma or colon has no phrase before it to close; it opens the text after it."""
+    return caption[:tok.start].rstrip()[-1:] in ("", ".") and re.match(r"[.,:]\s+[A-Z]", caption[tok.end:]) is not None
 
 
 def distribute_caption(caption: str, expected_labels: list[str] | None = None) -> Distribution:

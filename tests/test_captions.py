@@ -38,6 +38,9 @@ from ingest.units import Length, parse_length
     ("Expression. A. Cell lines and cyst cell line Hs832(c)T. B. Knockdown. C. Migration.", "period", "ABC"),
     # letters behind the figure's number (ZooKeys), not references to another figure
     ("Brasiella, female. Allotype 2A Body, dorsal 2B Body, ventral 2C Head (see Fig. 3D).", "fignum", "ABC"),
+    # the very next label, opening a sentence in the other case
+    ("Antioxidants. (a) Malondialdehyde. (b) Total capacity. (c) Superoxide dismutase. D. Glutathione.", "paren",
+     "Dabc"),
 ])
 def test_identifier_styles(caption: str, style: str, labels: str) -> None:
     found_style, tokens = find_identifiers(caption)
@@ -388,3 +391,9 @@ def test_openers_followed_by_a_comma_and_lane_notes() -> None:
                            "Expression of MMP-2 by Western blot. Lane 1, ladder; lane 2, blank.")
     assert d.own == {"A": "Immunohistochemistry of MMPs in tumors.", "B": "Expression of MMP-2 by Western blot."}
     assert d.shared_suffix == "Lane 1, ladder; lane 2, blank."
+
+
+def test_a_glossary_with_colons_is_a_trailing_note() -> None:
+    d = distribute_caption("ECG of PVCs. A: Standard 12-lead ECG. B: Rhythm recording. PVC: premature ventricular "
+                           "complex, VF: ventricular fibrillation, ECG: electrocardiogram.")
+    assert d.own["B"] == "Rhythm recording." and d.shared_suffix.startswith("PVC: premature")

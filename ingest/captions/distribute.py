@@ -47,6 +47,7 @@ _GENERAL = re.compile("|".join((
     r"(?:reproduced|adapted|reprinted) (?:from|with))",
     rf"(?:staining|stained)\.?$|\b(?:is|are) (?:shown|stained|labell?ed|depicted) in {_COLOURS}\b",
     r"^\W*(?:[A-Z][\w/+-]{0,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
+    r"^\W*(?:[A-Z][\w/+-]{0,10}: [^;.:]{2,60}, ){2,}",  # "PVC: premature ventricular complex, VF: …"
     r"(?:are|were) (?:displayed|expressed|presented|shown|given) as means?\b|"
     r"\bsame magnification\b|\bin all (?:panels|images)\b|\bcolou?r (?:scheme|code|coding)\b|\bused throughout\b",
     rf"^\W*all {_IMAGES}\b|^\W*scale(?: lines?)? (?:(?:equals?|is|are)\b|=)")), re.I)

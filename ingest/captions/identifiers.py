@@ -243,12 +243,15 @@ def _fill_gaps(chain: list[Identifier], found: dict[str, list[Identifier]]) -> l
     others = sorted((t for style in _LETTER_STYLES if style != chain[0].style for t in found.get(style, [])),
                     key=lambda t: t.start)
     for tok in others:
-        if any(len(lab) != 1 or not lab.isalpha() or lab.isupper() != upper or lab.lower() in have
-               for lab in tok.labels) or (tok.style == "bare" and tok.labels[0].lower() == "a"):
+        if any(len(lab) != 1 or not lab.isalpha() or lab.lower() in have for lab in tok.labels) or (
+                tok.style == "bare" and tok.labels[0].lower() == "a"):
             continue  # "A 65-year-old woman …": an article
         names = [ord(lab.lower()) for lab in tok.labels]
         lo = max((ord(lab.lower()) for t in out if t.start < tok.start for lab in t.labels), default=ord("a") - 1)
         hi = min((ord(lab.lower()) for t in out if t.start > tok.start for lab in t.labels), default=None)
+        if any(lab.isupper() != upper for lab in tok.labels) and not (
+                tok.style == "period" and names == [lo + 1] and hi in (None, lo + 2)):
+            continue  # the other case only for "(c) … D. Effect of …": the very next label opening a sentence
         fits = lo < names[0] and (names[-1] < hi if hi is not None else names[0] == lo + 1)
         # "A and C: 200X. B and D. A higher (500X) …": a list of the labels left out, after the others
         completes = hi is None and len(names) > 1 and names[-1] <= lo + 1

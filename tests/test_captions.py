@@ -397,3 +397,15 @@ def test_a_glossary_with_colons_is_a_trailing_note() -> None:
     d = distribute_caption("ECG of PVCs. A: Standard 12-lead ECG. B: Rhythm recording. PVC: premature ventricular "
                            "complex, VF: ventricular fibrillation, ECG: electrocardiogram.")
     assert d.own["B"] == "Rhythm recording." and d.shared_suffix.startswith("PVC: premature")
+
+
+def test_a_list_of_long_clauses_has_no_lead() -> None:
+    # each item is a clause of its own: cutting a "lead" by the next item's length would give garbage
+    d = distribute_caption("Rat prostates. Normal rats ventral prostate (A), APH in the ventral rat prostate (B), "
+                           "treated rats showed a persistent hyperplastic acini that were lined by tall columnar "
+                           "epithelium (C), DPP suspension showing decreased number of acini (D).")
+    assert d.own["D"] == "DPP suspension showing decreased number of acini."
+    assert d.own["C"].startswith("treated rats showed a persistent") and d.own["C"].endswith("columnar epithelium")
+    d = distribute_caption("CT thorax showing a fistula between the anastomosis located the neck (A) and the left "
+                           "main bronchus (B).")
+    assert d.own["B"] == "CT thorax showing a fistula between the anastomosis located the left main bronchus."

@@ -294,15 +294,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                              and set(mentions[j].labels) < set(open_labels) and _same_sentence(
                                  caption, tok.end, mentions[j].start)]
                     words = first.split()
-                    following = _clean(caption[tok.end:items[0].start]).split() if items else []
-                    n = _item_length(words, following)
-                    # only where the item plainly starts: parallel items, or a word or two after a preposition
-                    # ("skull roof in | dorsal (D) and ventral (E)"), not "In prostate, cells | infiltrate (D, E)
-                    # and nerves (F)"
-                    head = following[0].lower() if following else ""
-                    parallel = head in _PARALLEL and head in (w.lower() for w in words[1:])
-                    plain = parallel or n <= 2 and len(words) > n and words[-n - 1].lower() in _PREPOSITIONS
-                    if items and plain and not rest and not closers[i - 1] and len(words) > n:
+                    n = _plain_item(words, _clean(caption[tok.end:items[0].start]).split()) if items else None
+                    if n is not None and not rest and not closers[i - 1]:
                         give(tuple(lab for t in [tok] + items for lab in t.labels), " ".join(words[:-n]))
                         words = words[-n:]
                     give(tok.labels, " ".join(words) + ("." if words and caption[tok.end:tok.end + 1] == "." else ""))
@@ -336,8 +329,8 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                 # first item are a lead shared by the whole list; the item is as long as the next one.
                 nxt = mentions[run[0]]
                 words = _clean(phrase).split()
-                n = _item_length(words, _clean(caption[tok.end:nxt.start]).split())
-                if len(words) > n:
+                n = _plain_item(words, _clean(caption[tok.end:nxt.start]).split())
+                if n is not None:
                     lead, lead_end = " ".join(words[:-n]), mentions[run[-1]].end + 1
                     give(tok.labels, lead)
                     phrase = " ".join(words[-n:])
@@ -475,17 +468,22 @@ _PARALLEL = {"in", "of", "at", "from", "with", "for", "on", "after", "before", "
 _PREPOSITIONS = _PARALLEL | {"against", "between", "to", "into", "through", "versus", "vs."}
 
 
-def _item_length(words: list[str], following: list[str]) -> int:
-    """How many of ``words`` (a phrase ending in a closer) are the item, given the next item's words.
+def _plain_item(words: list[str], following: list[str]) -> int | None:
+    """How many of ``words`` (a phrase ending in a closer) are the item, given the next item's words, when
+    that is plain; the words before it are a lead the list shares.
 
-    "… levels in primary oligodendrocytes of mice (B) and in the white matter of controls (C)": items in
-    a list are parallel, so an item that opens with a preposition found in this phrase begins there too;
-    otherwise the item is as long as the next one.
+    Items in a list are parallel: in "… levels in primary oligodendrocytes of mice (B) and in the white
+    matter of controls (C)" an item that opens with a preposition found in this phrase begins there too. A
+    next item of a word or two after a preposition ("skull roof in dorsal (D) and ventral (E)") gives the
+    item's length. Otherwise ("In prostate, cells infiltrate (D, E) and nerves (F)") nothing is plain.
     """
-    lead = following[0].lower() if following else ""
-    if lead in _PARALLEL and lead in (low := [w.lower() for w in words[1:]]):
-        return len(low) - max(i for i, w in enumerate(low) if w == lead)
-    return max(1, len(following))
+    head = following[0].lower() if following else ""
+    # "located the neck (A) and the left main bronchus (B)": an article too, when the item is short
+    if (head in _PARALLEL or head == "the" and len(following) <= 5) and head in (
+            low := [w.lower() for w in words[1:]]):
+        return len(low) - max(i for i, w in enumerate(low) if w == head)
+    n = max(1, len(following))
+    return n if n <= 2 and len(words) > n and words[-n - 1].lower() in _PREPOSITIONS else None
 
 
 def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, str, bool]:

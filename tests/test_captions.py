@@ -263,6 +263,9 @@ def test_trailing_notes_on_lines_and_roman_numerals_ending_sentences() -> None:
                            "maxilla. Scale bar = 5 cm.")
     assert d.own["B"] == "Maxilla in lateral view."
     assert d.shared_suffix.startswith("Abbreviations:")
+    d = distribute_caption("Sacral vertebrae. A–B, dorsal view. C–D, lateral view. Hatched pattern represents broken "
+                           "surfaces. Gray areas represent the iliac attachment. Scale bar represents 10 mm.")
+    assert d.own["C"] == "lateral view." and d.shared_suffix.startswith("Hatched pattern")
     assert split_sentences("Binding of synapsin I. Phosphorylation of complex I was low.") == [
         "Binding of synapsin I.", "Phosphorylation of complex I was low."]
     assert len(split_sentences("Drawn by J. Smith. Grown by A. B. Jones.")) == 2

@@ -39,7 +39,8 @@ _GENERAL = re.compile("|".join((
     r"data (?:are|were|represent|show)|values (?:are|were|represent)|error bars|results (?:\w+ )?(?:are|were)|n ?= ?\d",
     r"\*+ ?p",
     r"p ?[<>=≤]|abbreviations?|arrows?\b|arrowheads?\b|asterisks?\b|original magnification|magnifications?\b",
-    r"(?:dashed|dotted|solid|broken|dash-dotted) (?:lines?|curves?|boxes|box|circles?) (?:in [^.;]{1,15} )?"
+    rf"(?:(?:dashed|dotted|solid|broken|dash-dotted|hatched|shaded|{_COLOURS}) (?:lines?|curves?|boxes|box|"
+    r"circles?|patterns?|areas?|regions?)|hatching|shading) (?:in [^.;]{1,15} )?"
     r"(?:represents?|indicates?|shows?|marks?|denotes?)",
     r"bars? (?:=|indicate|represent)|bars?\s*[,:=]|spectra (?:are|were) (?:offset|shifted)|curves (?:are|were) offset",
     r"samples were prepared|images were (?:taken|acquired|recorded)|representative (?:data|images|results)",

@@ -412,3 +412,9 @@ def test_a_list_of_long_clauses_has_no_lead() -> None:
     d = distribute_caption("CT thorax showing a fistula between the anastomosis located the neck (A) and the left "
                            "main bronchus (B).")
     assert d.own["B"] == "CT thorax showing a fistula between the anastomosis located the left main bronchus."
+
+
+def test_a_modifier_after_a_list_of_closers_describes_all_of_them() -> None:
+    d = distribute_caption("Nimodipine improves survival. Cumulative survival (A), rectal temperature (B), and "
+                           "parasitaemia (C) of late-stage ECM mice treated with artesunate. Results were pooled.")
+    assert all(d.own[lab].endswith("of late-stage ECM mice treated with artesunate.") for lab in "ABC"), d.own

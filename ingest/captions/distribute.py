@@ -230,17 +230,19 @@ def _closers(caption: str, mentions: list[Identifier]) -> list[bool]:
     return flags
 
 
-# Words that open a predicate: "X (A) and Y (B) were infected …" says it of every subject in the list
-_PREDICATE = re.compile(r"\s*(?:\([^()]*\)\s*)*(?:was|were|is|are|has|have|had|can|could|may|did|do|does|"
-                        r"shows?|showed|demonstrated?s?|displayed|exhibited|revealed|indicated?s?|represents?|"
-                        r"received|underwent)\b", re.I)
+# Words that open what a list of closers says of all its items: a predicate ("X (A) and Y (B) were infected …")
+# or a modifier ("Survival (A), temperature (B) and parasitaemia (C) of late-stage ECM mice …")
+_SAID_OF_ALL = re.compile(r"\s*(?:\([^()]*\)\s*)*(?:of|in|from|for|at|on|with|after|during|under|"
+                          r"was|were|is|are|has|have|had|can|could|may|did|do|does|"
+                          r"shows?|showed|demonstrated?s?|displayed|exhibited|revealed|indicated?s?|represents?|"
+                          r"received|underwent)\b", re.I)
 
 
 def _tail_owners(caption: str, mentions: list[Identifier], closers: list[bool], j: int) -> tuple[str, ...]:
     """Whom the words after closer ``j`` describe: its labels, or every label of its list of closers
-    when those words are the list's predicate."""
+    when those words say something of all of them."""
     labels = mentions[j].labels
-    if not _PREDICATE.match(caption, mentions[j].end):
+    if not _SAID_OF_ALL.match(caption, mentions[j].end):
         return labels
     k = j
     while k > 0 and closers[k - 1] and _same_sentence(caption, mentions[k - 1].end, mentions[k].start):
@@ -408,7 +410,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     else:
         suffix = _clean(caption[pos:])
         suffix_start = pos
-        if suffix and _PREDICATE.match(caption, pos):
+        if suffix and _SAID_OF_ALL.match(caption, pos):
             # "… with gadolinium (i and k) demonstrate fat graft …": the last list's predicate is its own
             first, *more = split_sentences(suffix)
             give(_tail_owners(caption, mentions, closers, len(mentions) - 1), first)

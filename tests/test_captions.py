@@ -38,6 +38,8 @@ from ingest.units import Length, parse_length
     ("Expression. A. Cell lines and cyst cell line Hs832(c)T. B. Knockdown. C. Migration.", "period", "ABC"),
     # letters behind the figure's number (ZooKeys), not references to another figure
     ("Brasiella, female. Allotype 2A Body, dorsal 2B Body, ventral 2C Head (see Fig. 3D).", "fignum", "ABC"),
+    ("Real time PCR. A. TaqMan copy numbers. B., scatter plot of loads. C., scatter plot of FA patients (mean ± "
+     "s. d., n=3).", "period", "ABC"),
     # the very next label, opening a sentence in the other case
     ("Antioxidants. (a) Malondialdehyde. (b) Total capacity. (c) Superoxide dismutase. D. Glutathione.", "paren",
      "Dabc"),

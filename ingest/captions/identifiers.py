@@ -37,7 +37,8 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("bare", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[,;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z0-9)\]][.;:]))({LETTERS})"
                         rf"(?=\s+[^\s,;.:)])(?!\s+(?:and|or|&)\s+{_LETTER}\b)")),  # not "A" of "A and C:"
     ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z]\s))({LETTERS})\s*:(?=\s)")),
-    ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))({LETTERS})\.(?=\s+[A-Z(])")),
+    ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))(?:({LETTERS})\.(?=\s+[A-Z(])"
+                          rf"|({LETTERS})\.,(?=\s+[a-z]{{3}}))")),  # "B., scatter plot of …" too, not "s. d., n=3"
     ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
     # "Allotype 2A Body, dorsal 2B Body, ventral …": letters behind the figure's number, not "Fig. 3E"

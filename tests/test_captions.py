@@ -40,6 +40,9 @@ from ingest.units import Length, parse_length
     ("Brasiella, female. Allotype 2A Body, dorsal 2B Body, ventral 2C Head (see Fig. 3D).", "fignum", "ABC"),
     ("Real time PCR. A. TaqMan copy numbers. B., scatter plot of loads. C., scatter plot of FA patients (mean ± "
      "s. d., n=3).", "period", "ABC"),
+    # labels that open sentences beat references to them at the end
+    ("Binding of HA. A. Evaluation of binding. B. Cross-inhibition of binding. Data are from three (A) or two (B) "
+     "assays.", "period", "AB"),
     # the very next label, opening a sentence in the other case
     ("Antioxidants. (a) Malondialdehyde. (b) Total capacity. (c) Superoxide dismutase. D. Glutathione.", "paren",
      "Dabc"),

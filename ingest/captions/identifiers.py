@@ -286,7 +286,7 @@ def _run_on(caption: str, style: str, chain: list[Identifier]) -> list[Identifie
 
 
 def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, list[Identifier]]:
-    best: tuple[int, int, int, str, list[Identifier]] = (0, 0, 0, "none", [])
+    best: tuple[int, int, int, int, str, list[Identifier]] = (0, 0, 0, 0, "none", [])
     lettered = False  # "(a) … in three steps (1) … (2) …": numbers inside a lettered caption enumerate
     for style, tokens in found.items():
         if lettered and style in ("digit", "roman", "numbered"):
@@ -299,9 +299,11 @@ def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, 
             continue  # a lone "a" or "A." is a word, not a label
         if style == "roman" and n < 2:
             continue
-        # Most labels; then most tokens (per-label "A: … B: …" beats a grouping "(A–C)"); then style.
+        # Most labels; then most tokens (per-label "A: … B: …" beats a grouping "(A–C)"); then most tokens
+        # opening a sentence ("A. Evaluation … B. Soluble …" beats "in three (A) or two (B) assays"); then style.
         lettered = lettered or (style == "paren" and n >= 2)
-        score = (n, len(chain), -PRIORITY[style])
-        if score > best[:3]:
-            best = (n, len(chain), -PRIORITY[style], style, chain)
-    return best[3], best[4]
+        opening = sum(caption[:t.start].rstrip()[-1:] in ("", ".") for t in chain)
+        score = (n, len(chain), opening, -PRIORITY[style])
+        if score > best[:4]:
+            best = (*score, style, chain)
+    return best[4], best[5]

@@ -423,3 +423,13 @@ def test_a_modifier_after_a_list_of_closers_describes_all_of_them() -> None:
     d = distribute_caption("Nimodipine improves survival. Cumulative survival (A), rectal temperature (B), and "
                            "parasitaemia (C) of late-stage ECM mice treated with artesunate. Results were pooled.")
     assert all(d.own[lab].endswith("of late-stage ECM mice treated with artesunate.") for lab in "ABC"), d.own
+
+
+def test_closers_of_a_word_or_two_qualify_the_noun_after_them() -> None:
+    d = distribute_caption("Strong (A) and weak (B) XIAP expression in melanoma at ×10. Strong (C) and weak (D) XIAP "
+                           "expression at ×60.")
+    assert d.own["A"] == "Strong XIAP expression in melanoma at ×10." and d.own["B"] == "weak XIAP expression in " \
+        "melanoma at ×10."
+    d = distribute_caption("A meningioma. Axial T2-weighted (a) and postcontrast T1-weighted (b) images demonstrate a "
+                           "large mass. The lesion shows restricted diffusion (c).")
+    assert d.own["a"] == "Axial T2-weighted images demonstrate a large mass."

@@ -241,12 +241,16 @@ _SAID_OF_ALL = re.compile(r"\s*(?:\([^()]*\)\s*)*(?:of|in|from|for|at|on|with|af
 def _tail_owners(caption: str, mentions: list[Identifier], closers: list[bool], j: int) -> tuple[str, ...]:
     """Whom the words after closer ``j`` describe: its labels, or every label of its list of closers
     when those words say something of all of them."""
-    labels = mentions[j].labels
-    if not _SAID_OF_ALL.match(caption, mentions[j].end):
-        return labels
     k = j
     while k > 0 and closers[k - 1] and _same_sentence(caption, mentions[k - 1].end, mentions[k].start):
         k -= 1
+    # "Strong (A) and weak (B) XIAP expression in melanoma …": items of a word or two go on into the noun
+    # they qualify
+    starts = [max(caption.rfind(". ", 0, mentions[k].start) + 1, 0)] + [t.end for t in mentions[k:j]]
+    short = k < j and all(len(_clean(caption[a:t.start]).split()) <= 2 for a, t in zip(starts, mentions[k:j + 1],
+                                                                                         strict=True))
+    if not (short and re.match(r"\s+\w", caption[mentions[j].end:]) or _SAID_OF_ALL.match(caption, mentions[j].end)):
+        return mentions[j].labels
     return tuple(dict.fromkeys(lab for t in mentions[k:j + 1] for lab in t.labels))
 
 

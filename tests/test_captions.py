@@ -274,6 +274,12 @@ def test_trailing_notes_on_lines_and_roman_numerals_ending_sentences() -> None:
     assert split_sentences("Binding of synapsin I. Phosphorylation of complex I was low.") == [
         "Binding of synapsin I.", "Phosphorylation of complex I was low."]
     assert len(split_sentences("Drawn by J. Smith. Grown by A. B. Jones.")) == 2
+    assert split_sentences("Relative to lamin B. *P<0.05 vs control.") == [
+        "Relative to lamin B.", "*P<0.05 vs control."]
+    d = distribute_caption("Mist1 in prostates. (a) H&E staining of prostates. (b) Quantitation of Mist1. Cells were "
+                           "judged positive or negative for Mist1 staining. Hematoxylin-eosin staining.")
+    assert d.own["b"] == "Quantitation of Mist1. Cells were judged positive or negative for Mist1 staining."
+    assert d.shared_suffix == "Hematoxylin-eosin staining."
 
 
 def test_numbered_labels_glued_to_the_previous_item() -> None:

@@ -46,7 +46,9 @@ _GENERAL = re.compile("|".join((
     r"samples were prepared|images were (?:taken|acquired|recorded)|representative (?:data|images|results)",
     rf"statistic(?:s|al)\b|these {_IMAGES}\b|{_IMAGES} (?:shown )?(?:are|were) representative",
     r"(?:reproduced|adapted|reprinted) (?:from|with))",
-    rf"(?:staining|stained)\.?$|\b(?:is|are) (?:shown|stained|labell?ed|depicted) in {_COLOURS}\b",
+    # "Hematoxylin-eosin staining.", not "Cells were judged positive or negative for Mist1 staining."
+    r"^\W*(?:\S+\s+){0,5}(?:staining|stained)\.?$",
+    rf"\b(?:is|are) (?:shown|stained|labell?ed|depicted) in {_COLOURS}\b",
     r"^\W*(?:[A-Z][\w/+-]{0,10}[,:=] [^;.]{2,60}; ){2,}",  # a glossary: "COAD, colon adenocarcinoma; LUAD, …"
     r"^\W*(?:[A-Z][\w/+-]{0,10}: [^;.:]{2,60}, ){2,}",  # "PVC: premature ventricular complex, VF: …"
     r"(?:are|were) (?:displayed|expressed|presented|shown|given) as means?\b|"

@@ -15,7 +15,7 @@ ABBREVIATIONS = {"fig", "figs", "ca", "e.g", "i.e", "al", "vs", "approx", "resp"
                  "temp", "conc", "max", "min", "avg", "std", "exp", "wt", "at", "ed", "eds"}
 # Not before a digit: "scale bar. 20 nm" (a typo) and "ca. 5 nm" go on; captions rarely open with a number.
 # "… by Q-PCR (B). mRNA levels …": a word capitalised inside ("mRNA", "siRNA", "pH") may open one too
-_BOUNDARY = re.compile(r"[.!?](?=\s+(?:[A-Z(\[\"“]|[a-z]{1,3}[A-Z]))")
+_BOUNDARY = re.compile(r"[.!?](?=\s+(?:[A-Z(\[\"“*#†‡§]|[a-z]{1,3}[A-Z]))")  # "*P < 0.05 …" opens one too
 
 
 def split_sentences(text: str) -> list[str]:
@@ -31,8 +31,9 @@ def split_sentences(text: str) -> list[str]:
             w = word.group(1).lower().rstrip(".") if word else ""
             # Abbreviations, and single capitals: initials ("J. Chem.", "A. B. Smith") or labels ("A.").
             initial = word and re.fullmatch(r"(?:[A-Z]\.)*[A-Z]", word.group(1))
-            # … but "synapsin I. Phosphorylation …", "complex I. The …": a numeral after a lower-case word ends one
-            if initial and re.search(r"[a-z]{2,} [IVX]$", text[start:i]):
+            # … but "synapsin I. Phosphorylation …", "complex I. The …": a numeral after a lower-case word ends
+            # one, and nothing an initial abbreviates starts with "*" ("… lamin B. *P < 0.05")
+            if initial and (re.search(r"[a-z]{2,} [IVX]$", text[start:i]) or re.match(r"\.\s+[*#†‡§]", text[i:])):
                 initial = None
             if w in ABBREVIATIONS or initial:
                 continue

@@ -12,6 +12,11 @@ of two kinds:
   "Right kidney (A–C) and prostate (D–F).". Its phrase starts where the
   previous mention ended.
 
+A list of closers in one sentence shares what plainly belongs to all its items:
+the words before the first item when the items are parallel ("skull in left
+lateral (a) and right lateral (b) views"), and a predicate or modifier after the
+last one ("X (A) and Y (B) were infected …", "… (C) of late-stage mice").
+
 Text before the first mention is the shared title; a closer's phrase that
 spans several sentences gives its first sentence to the title. Text after the
 last mention is shared when it follows a closer; after an opener, its first
@@ -234,10 +239,10 @@ def _closers(caption: str, mentions: list[Identifier]) -> list[bool]:
 
 # Words that open what a list of closers says of all its items: a predicate ("X (A) and Y (B) were infected …")
 # or a modifier ("Survival (A), temperature (B) and parasitaemia (C) of late-stage ECM mice …")
+_VERBS = r"(?:reveal|show|demonstrate|display|illustrate|depict|confirm|exhibit|indicate|represent)(?:s|e?d)?"
 _SAID_OF_ALL = re.compile(r"\s*(?:\([^()]*\)\s*)*(?:of|in|from|for|at|on|with|after|during|under|"
-                          r"was|were|is|are|has|have|had|can|could|may|did|do|does|"
-                          r"shows?|showed|demonstrated?s?|displayed|exhibited|revealed|indicated?s?|represents?|"
-                          r"received|underwent)\b", re.I)
+                          rf"was|were|is|are|has|have|had|can|could|may|did|do|does|received|underwent|{_VERBS})\b",
+                          re.I)
 
 
 def _tail_owners(caption: str, mentions: list[Identifier], closers: list[bool], j: int) -> tuple[str, ...]:
@@ -297,14 +302,14 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     # "D–F: … obscure (D), … zone (D and E), whereas … (F)": phrases of a group's text. Whole
                     # sentences before the phrase are the group's; a list of closers shares its lead ("B and D:
                     # Bar diagrams for UM-SCC-74A (B) or CAL27-CisR (D) at IC50 doses")
-                    first, *rest = reversed(split_sentences(_clean(caption[max(open_start, pos):tok.start])) or [""])
-                    give(open_labels, " ".join(reversed(rest)))
+                    sentences = split_sentences(_clean(caption[max(open_start, pos):tok.start])) or [""]
+                    give(open_labels, " ".join(sentences[:-1]))
                     items = [mentions[j] for j in range(i + 1, len(mentions)) if closers[j]
                              and set(mentions[j].labels) < set(open_labels) and _same_sentence(
                                  caption, tok.end, mentions[j].start)]
-                    words = first.split()
+                    words = sentences[-1].split()
                     n = _plain_item(words, _clean(caption[tok.end:items[0].start]).split()) if items else None
-                    if n is not None and not rest and not closers[i - 1]:
+                    if n is not None and len(sentences) == 1 and not closers[i - 1]:
                         give(tuple(lab for t in [tok] + items for lab in t.labels), " ".join(words[:-n]))
                         words = words[-n:]
                     give(tok.labels, " ".join(words) + ("." if words and caption[tok.end:tok.end + 1] == "." else ""))
@@ -393,8 +398,9 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
     labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
 
-    def _named(sentence: str) -> list[str]:
+    def labels_named(sentence: str) -> list[str]:
         return _led_by(sentence, canonical) or _names_labels(sentence, labels)
+
     suffix_start = len(caption)
     suffix = ""
     if open_labels is not None:
@@ -402,7 +408,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
         mine, suffix = _split_last(text)
         # "(D) … tissue. When comparing figures C and D, …": a later sentence naming labels is theirs
         first, *more = split_sentences(mine) or [""]
-        named = [(sentence, names if set(names := _named(sentence)) - set(open_labels) else [])
+        named = [(sentence, names if set(names := labels_named(sentence)) - set(open_labels) else [])
                  for sentence in more]
         mine, tail, predicate = _end_run(" ".join([first] + [sentence for sentence, names in named if not names]),
                                          run_open)
@@ -426,7 +432,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     for sentence in split_sentences(suffix) if suffix else []:
         if m := _INSET.match(sentence):
             insets[m.group(1) or mentions[-1].labels[-1]] = sentence[m.end():].rstrip(". ")
-        elif names := _named(sentence):
+        elif names := labels_named(sentence):
             give(tuple(names), sentence)  # "Scale bars in b–e correspond to …": a note on b–e only
         else:
             rest.append(sentence)
@@ -471,7 +477,7 @@ def _sentence_starts(caption: str) -> list[int]:
 
 
 _LIST_END = re.compile(r"^\s*(?:views?|images?|sections?|panels?|respectively)\s*[;,]\s*", re.I)
-_VERB = re.compile(r"(?:reveal|show|demonstrate|display|illustrate|depict|confirm|exhibit|indicate)(?:s|e?d)?", re.I)
+_VERB = re.compile(_VERBS, re.I)
 _NEW_CLAUSE = re.compile(r";\s+(?:and|or|but|while|whereas)\b")
 _PARALLEL = {"in", "of", "at", "from", "with", "for", "on", "after", "before", "by", "during", "under", "within"}
 _PREPOSITIONS = _PARALLEL | {"against", "between", "to", "into", "through", "versus", "vs."}

@@ -423,6 +423,9 @@ def test_a_list_of_long_clauses_has_no_lead() -> None:
     d = distribute_caption("CT thorax showing a fistula between the anastomosis located the neck (A) and the left "
                            "main bronchus (B).")
     assert d.own["B"] == "CT thorax showing a fistula between the anastomosis located the left main bronchus."
+    d = distribute_caption("A worm. The cyst is shown by computed tomography scan (A) and magnetic resonance imaging "
+                           "(B).")
+    assert d.own["B"] == "The cyst is shown by magnetic resonance imaging."
 
 
 def test_a_modifier_after_a_list_of_closers_describes_all_of_them() -> None:

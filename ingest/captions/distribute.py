@@ -489,7 +489,7 @@ def _plain_item(words: list[str], following: list[str]) -> int | None:
 
     Items in a list are parallel: in "… levels in primary oligodendrocytes of mice (B) and in the white
     matter of controls (C)" an item that opens with a preposition found in this phrase begins there too. A
-    next item of a word or two after a preposition ("skull roof in dorsal (D) and ventral (E)") gives the
+    next item of up to three words after a preposition ("skull roof in dorsal (D) and ventral (E)") gives the
     item's length. Otherwise ("In prostate, cells infiltrate (D, E) and nerves (F)") nothing is plain.
     """
     head = following[0].lower() if following else ""
@@ -498,7 +498,7 @@ def _plain_item(words: list[str], following: list[str]) -> int | None:
             low := [w.lower() for w in words[1:]]):
         return len(low) - max(i for i, w in enumerate(low) if w == head)
     n = max(1, len(following))
-    return n if n <= 2 and len(words) > n and words[-n - 1].lower() in _PREPOSITIONS else None
+    return n if n <= 3 and len(words) > n and words[-n - 1].lower() in _PREPOSITIONS else None
 
 
 def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, str, bool]:

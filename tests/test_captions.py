@@ -442,3 +442,9 @@ def test_closers_of_a_word_or_two_qualify_the_noun_after_them() -> None:
     d = distribute_caption("A meningioma. Axial T2-weighted (a) and postcontrast T1-weighted (b) images demonstrate a "
                            "large mass. The lesion shows restricted diffusion (c).")
     assert d.own["a"] == "Axial T2-weighted images demonstrate a large mass."
+
+
+def test_a_lone_closer_inside_a_group_leaves_the_sentence_to_the_group() -> None:
+    d = distribute_caption("Traces of axons. (A–C) Traces capture the geometry. (D–F) While the traces capture the "
+                           "geometry well, they contain many false branch points (F). These errors come from mergers.")
+    assert all(d.own[lab].startswith("While the traces capture the geometry well") for lab in "DEF"), d.own

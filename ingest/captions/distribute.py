@@ -302,11 +302,13 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     # "D–F: … obscure (D), … zone (D and E), whereas … (F)": phrases of a group's text. Whole
                     # sentences before the phrase are the group's; a list of closers shares its lead ("B and D:
                     # Bar diagrams for UM-SCC-74A (B) or CAL27-CisR (D) at IC50 doses")
-                    sentences = split_sentences(_clean(caption[max(open_start, pos):tok.start])) or [""]
-                    give(open_labels, " ".join(sentences[:-1]))
                     items = [mentions[j] for j in range(i + 1, len(mentions)) if closers[j]
                              and set(mentions[j].labels) < set(open_labels) and _same_sentence(
                                  caption, tok.end, mentions[j].start)]
+                    if not items and not closers[i - 1]:
+                        continue  # "(D–F) While …, they contain many false branch points (F).": the group's
+                    sentences = split_sentences(_clean(caption[max(open_start, pos):tok.start])) or [""]
+                    give(open_labels, " ".join(sentences[:-1]))
                     words = sentences[-1].split()
                     n = _plain_item(words, _clean(caption[tok.end:items[0].start]).split()) if items else None
                     if n is not None and len(sentences) == 1 and not closers[i - 1]:

@@ -40,6 +40,8 @@ from ingest.units import Length, parse_length
     ("Brasiella, female. Allotype 2A Body, dorsal 2B Body, ventral 2C Head (see Fig. 3D).", "fignum", "ABC"),
     ("Real time PCR. A. TaqMan copy numbers. B., scatter plot of loads. C., scatter plot of FA patients (mean ± "
      "s. d., n=3).", "period", "ABC"),
+    # a letter, its comma and what it shows, inside a sentence
+    ("TARS mRNA levels. Shown are profiles for A, TARS, B, VEGF, C, SARS and D, YARS.", "comma", "ABCD"),
     # labels that open sentences beat references to them at the end
     ("Binding of HA. A. Evaluation of binding. B. Cross-inhibition of binding. Data are from three (A) or two (B) "
      "assays.", "period", "AB"),
@@ -55,6 +57,8 @@ def test_identifier_styles(caption: str, style: str, labels: str) -> None:
 
 @pytest.mark.parametrize("caption", [
     "XPS of (Ag) on (001) Au with intensity in (a.u.) and steps (i) wash and (ii) dry.",
+    "XRD patterns of samples A, B, C and D after annealing at 500 °C.",
+    "Compounds A, B, and C were tested against strains B, C and D.",
     "A representative example of the (110) surface. In this work, the a-axis grows.",
     "Photograph of the device under UV light.",
     "hK11 (Panel a) and hK13 (Panel b) levels by ELISA in sera.",

@@ -39,7 +39,10 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
     ("colon", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=\)\s)|(?<=\()|(?<=[a-z]\s))({LETTERS})\s*:(?=\s)")),
     ("period", re.compile(rf"(?:^|(?<=[.;]\s)|(?<=[a-z)][.])|(?<=[a-z]\s))(?:({LETTERS})\.(?=\s+[A-Z(])"
                           rf"|({LETTERS})\.,(?=\s+[a-z]{{3}}))")),  # "B., scatter plot of …" too, not "s. d., n=3"
-    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])")),
+    # "… for A, TARS, B, VEGF, C, SARS and D, YARS": a letter and its comma, then what it shows — not a list of
+    # letters ("samples A, B, C and D")
+    ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s)|(?<=[A-Za-z0-9],\s)|(?<=\sand\s)"
+                         rf"|(?<=\sfor\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])(?!\s+{_LETTER}(?:,|\s+(?:and|or)\b|$))")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
     # "Allotype 2A Body, dorsal 2B Body, ventral …": letters behind the figure's number, not "Fig. 3E"
     ("fignum", re.compile(r"(?:^|(?<=[\s.;:(]))(?<!fig\.\s)(?<!figure\s)(?<!figs\.\s)[1-9]\d?"
@@ -297,6 +300,8 @@ def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, 
         n = len({lab.lower() for t in chain for lab in t.labels})
         if style in STRICT and n < 2:
             continue  # a lone "a" or "A." is a word, not a label
+        if style in STRICT and len(chain) == 1 and caption[:chain[0].start].rstrip()[-1:] not in ("", ".", ":", ";"):
+            continue  # "XRD of samples A, B, C and D after annealing": a list of letters inside a sentence
         if style == "roman" and n < 2:
             continue
         # Most labels; then most tokens (per-label "A: … B: …" beats a grouping "(A–C)"); then most tokens

@@ -452,3 +452,10 @@ def test_a_lone_closer_inside_a_group_leaves_the_sentence_to_the_group() -> None
     d = distribute_caption("Traces of axons. (A–C) Traces capture the geometry. (D–F) While the traces capture the "
                            "geometry well, they contain many false branch points (F). These errors come from mergers.")
     assert all(d.own[lab].startswith("While the traces capture the geometry well") for lab in "DEF"), d.own
+
+
+def test_a_sentence_opening_with_labels_of_a_group_is_theirs() -> None:
+    d = distribute_caption("Mosasaurine humeri. A–B, Prognathodon sp. Spongiosa of the network. C–D, Clidastes sp., "
+                           "UCMP 34536. C, broken inner trabeculae. D, cortex with primary osteons. E, Mosasaurinae.")
+    assert d.own["C"] == "Clidastes sp., UCMP 34536. broken inner trabeculae."
+    assert d.own["D"] == "Clidastes sp., UCMP 34536. cortex with primary osteons."

@@ -137,9 +137,16 @@ def _mentions(caption: str, chain: list[Identifier], found: dict[str, list[Ident
         return {lab.lower() for lab in t.labels} <= universe and (
             len(cases) != 1 or all(lab.isupper() in cases for lab in t.labels if lab.isalpha()))
 
+    def opens_sentence(t: Identifier) -> bool:
+        return caption[:t.start].rstrip()[-1:] in ("", ".")
+
     extra = [t for t in found["paren"] if names_chain_labels(t)]
     extra += [t for style in _GROUP_STYLES if chain and style != chain[0].style for t in found.get(style, [])
-              if len(t.labels) > 1 and names_chain_labels(t) and caption[:t.start].rstrip()[-1:] in ("", ".")]
+              if len(t.labels) > 1 and names_chain_labels(t) and opens_sentence(t)]
+    # "D–E, Clidastes sp. D, broken trabeculae. E, cortex …": a sentence opening with some labels of a group
+    groups = [{lab.lower() for lab in t.labels} for t in chain if len(t.labels) > 1]
+    extra += [t for t in found.get(chain[0].style, []) if chain[0].style in OPENER_STYLES and t not in chain
+              and opens_sentence(t) and any({lab.lower() for lab in t.labels} < g for g in groups)]
     extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
     out: list[Identifier] = []

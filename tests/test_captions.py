@@ -459,3 +459,10 @@ def test_a_sentence_opening_with_labels_of_a_group_is_theirs() -> None:
                            "UCMP 34536. C, broken inner trabeculae. D, cortex with primary osteons. E, Mosasaurinae.")
     assert d.own["C"] == "Clidastes sp., UCMP 34536. broken inner trabeculae."
     assert d.own["D"] == "Clidastes sp., UCMP 34536. cortex with primary osteons."
+
+
+def test_a_group_heading_ends_the_list_before_it() -> None:
+    d = distribute_caption("Vertebrae. (A)—(C) left lateral view of the cervical vertebrae, (A) third, (B) fourth, (C) "
+                           "fifth, (D)—(E) left lateral view of the thoracic vertebrae, (D) first, (E) second.")
+    assert d.own["A"] == "left lateral view of the cervical vertebrae, third,"
+    assert d.own["D"] == "left lateral view of the thoracic vertebrae, first,"

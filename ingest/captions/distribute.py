@@ -387,7 +387,10 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     run_open = (run_open[0] + open_labels, min(run_open[1], n)) if run_open else (open_labels, n)
                     give(open_labels, text)
                 else:
-                    text, tail, predicate = _end_run(text, run_open)
+                    # "(H) seventh, (I)—(O) left lateral view of the thoracic vertebrae, (I) first, …": a group's
+                    # heading ends the list before it and is all the group's
+                    heading = set(tok.labels) < set(open_labels)
+                    text, tail, predicate = _end_run(text, None if heading else run_open)
                     give(open_labels, text)
                     give(_openers_of_sentence(caption, mentions, closers, open_index) if predicate
                          else run_open[0] + open_labels if run_open else (), tail)

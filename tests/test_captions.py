@@ -42,6 +42,8 @@ from ingest.units import Length, parse_length
      "s. d., n=3).", "period", "ABC"),
     # a letter, its comma and what it shows, inside a sentence
     ("TARS mRNA levels. Shown are profiles for A, TARS, B, VEGF, C, SARS and D, YARS.", "comma", "ABCD"),
+    ("Viral disease networks. A,C, Neighborhoods of viral targets of EBV (A) or HPV16 (C). B,D, Random targets of "
+     "EBV (B) or HPV16 (D). E, Benchmarks.", "comma", "ABCDE"),
     # labels that open sentences beat references to them at the end
     ("Binding of HA. A. Evaluation of binding. B. Cross-inhibition of binding. Data are from three (A) or two (B) "
      "assays.", "period", "AB"),

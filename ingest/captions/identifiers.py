@@ -42,7 +42,8 @@ STYLES: list[tuple[str, re.Pattern[str]]] = [
     # "… for A, TARS, B, VEGF, C, SARS and D, YARS": a letter and its comma, then what it shows — not a list of
     # letters ("samples A, B, C and D")
     ("comma", re.compile(rf"(?:^|(?<=[.;:]\s)|(?<=[a-z)][.;:])|(?<=[;,]\sand\s)|(?<=[A-Za-z0-9],\s)|(?<=\sand\s)"
-                         rf"|(?<=\sfor\s))({_LETTER_RANGE}),(?=\s+[^\s,;.:)])(?!\s+{_LETTER}(?:,|\s+(?:and|or)\b|$))")),
+                         rf"|(?<=\sfor\s))({_LETTER_RANGE}(?:,{_LETTER_RANGE})*),(?=\s+[^\s,;.:)])"  # "A,C, The …"
+                         rf"(?!\s+{_LETTER}(?:,|\s+(?:and|or)\b|$))")),
     ("numbered", re.compile(r"(?:^|(?<=[.;:]\s)|(?<=[a-z])|(?<=[a-z]\s))([1-9]\d?)\.(?=\s*[A-Z][a-z])")),
     # "Allotype 2A Body, dorsal 2B Body, ventral …": letters behind the figure's number, not "Fig. 3E"
     ("fignum", re.compile(r"(?:^|(?<=[\s.;:(]))(?<!fig\.\s)(?<!figure\s)(?<!figs\.\s)[1-9]\d?"

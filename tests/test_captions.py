@@ -468,3 +468,12 @@ def test_a_group_heading_ends_the_list_before_it() -> None:
                            "fifth, (D)—(E) left lateral view of the thoracic vertebrae, (D) first, (E) second.")
     assert d.own["A"] == "left lateral view of the cervical vertebrae, third,"
     assert d.own["D"] == "left lateral view of the thoracic vertebrae, first,"
+
+
+def test_items_ended_by_semicolons_are_whole_and_share_the_sentences_after_them() -> None:
+    d = distribute_caption("Brain histology. (A) Crossings. Panels B–G illustrate sections. B–C) cortex; D–E) "
+                           "hippocampus; F–G) cerebellum. Congestion was seen in all regions. Scale bar, 100 µm.")
+    assert d.own["B"].endswith("cortex; Congestion was seen in all regions.")
+    assert d.own["F"].endswith("cerebellum. Congestion was seen in all regions.")
+    d = distribute_caption("Chemical structures. (A) gambogic acid; (B) curcumin; (C) ginsenoside Rg3.")
+    assert d.own["C"] == "ginsenoside Rg3." and "Rg3" not in d.own["A"]

@@ -386,6 +386,11 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
                     n = len(words) - (words[-1] in ("and", "or"))
                     run_open = (run_open[0] + open_labels, min(run_open[1], n)) if run_open else (open_labels, n)
                     give(open_labels, text)
+                elif not inline and len(words) <= 3 and item.rstrip().endswith(";"):
+                    # "E–G) cortex; H–J) hippocampus; K–M) cerebellum. Microvascular …": items that end at their
+                    # ";" are whole; the sentences after the last one describe the list (item length 0)
+                    run_open = (run_open[0] + open_labels, 0) if run_open else (open_labels, 0)
+                    give(open_labels, text)
                 else:
                     # "(H) seventh, (I)—(O) left lateral view of the thoracic vertebrae, (I) first, …": a group's
                     # heading ends the list before it and is all the group's
@@ -523,6 +528,8 @@ def _end_run(text: str, run: tuple[tuple[str, ...], int] | None) -> tuple[str, s
     if run is None or not sentences:
         return text, "", False
     words, n = sentences[0].split(), run[1]
+    if n == 0:  # items ended by ";"
+        return sentences[0], " ".join(sentences[1:]), False
     if verb := next((v for v in range(1, len(words)) if _VERB.fullmatch(words[v])), None):
         return " ".join(words[:verb]), " ".join(words[verb:] + sentences[1:]), True
     if len(words) <= n and len(sentences) < 2:

@@ -32,7 +32,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.captions.identifiers import LETTERS, Identifier, candidates, expand_spec, find_identifiers, rank
+from ingest.captions.identifiers import (
+    LETTERS,
+    Identifier,
+    candidates,
+    expand_spec,
+    find_identifiers,
+    opens_sentence,
+    rank,
+)
 from ingest.captions.scale import ScaleStatement, scale_statements, statement_spans
 from ingest.captions.sentences import split_sentences
 
@@ -137,16 +145,13 @@ def _mentions(caption: str, chain: list[Identifier], found: dict[str, list[Ident
         return {lab.lower() for lab in t.labels} <= universe and (
             len(cases) != 1 or all(lab.isupper() in cases for lab in t.labels if lab.isalpha()))
 
-    def opens_sentence(t: Identifier) -> bool:
-        return caption[:t.start].rstrip()[-1:] in ("", ".")
-
     extra = [t for t in found["paren"] if names_chain_labels(t)]
     extra += [t for style in _GROUP_STYLES if chain and style != chain[0].style for t in found.get(style, [])
-              if len(t.labels) > 1 and names_chain_labels(t) and opens_sentence(t)]
+              if len(t.labels) > 1 and names_chain_labels(t) and opens_sentence(caption, t)]
     # "D–E, Clidastes sp. D, broken trabeculae. E, cortex …": a sentence opening with some labels of a group
     groups = [{lab.lower() for lab in t.labels} for t in chain if len(t.labels) > 1]
     extra += [t for t in found.get(chain[0].style, []) if chain[0].style in OPENER_STYLES and t not in chain
-              and opens_sentence(t) and any({lab.lower() for lab in t.labels} < g for g in groups)]
+              and opens_sentence(caption, t) and any({lab.lower() for lab in t.labels} < g for g in groups)]
     extra = [t for t in extra if not _abbreviates(caption, t)]
     chosen = sorted({(t.start, t.end): t for t in chain + extra}.values(), key=lambda t: t.start)
     out: list[Identifier] = []
@@ -182,7 +187,7 @@ def _is_closer(caption: str, tok: Identifier) -> bool:
 def _dotted_opener(caption: str, tok: Identifier) -> bool:
     """"… cell lines. (B). Western blot of …", "(A), Immunohistochemistry …": a label that opens its sentence
     and is followed by a full stop, comma or colon has no phrase before it to close; it opens the text after it."""
-    return caption[:tok.start].rstrip()[-1:] in ("", ".") and re.match(r"[.,:]\s+[A-Z]", caption[tok.end:]) is not None
+    return opens_sentence(caption, tok) and re.match(r"[.,:]\s+[A-Z]", caption[tok.end:]) is not None
 
 
 def distribute_caption(caption: str, expected_labels: list[str] | None = None) -> Distribution:
@@ -260,7 +265,7 @@ def _tail_owners(caption: str, mentions: list[Identifier], closers: list[bool], 
         k -= 1
     # "Strong (A) and weak (B) XIAP expression in melanoma …": items of a word or two go on into the noun
     # they qualify
-    starts = [max(caption.rfind(". ", 0, mentions[k].start) + 1, 0)] + [t.end for t in mentions[k:j]]
+    starts = [caption.rfind(". ", 0, mentions[k].start) + 1] + [t.end for t in mentions[k:j]]
     short = k < j and all(len(_clean(caption[a:t.start]).split()) <= 2 for a, t in zip(starts, mentions[k:j + 1],
                                                                                          strict=True))
     if not (short and re.match(r"\s+\w", caption[mentions[j].end:]) or _SAID_OF_ALL.match(caption, mentions[j].end)):
@@ -288,7 +293,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
     starts = sorted(set(_sentence_starts(caption)) | {t.start for t in mentions if caption[:t.start].rstrip()[-1:]
                                                        in (".", "!", "?")})
 
-    canonical = {lab.lower(): lab for t in reversed(mentions) for lab in t.labels}  # as first printed
+    canonical = _first_printed(mentions)
 
     def give(labels: tuple[str, ...], text: str) -> None:
         for sentence in split_sentences(text) if text else []:
@@ -413,7 +418,7 @@ def _walk(caption: str, style: str, mentions: list[Identifier]) -> Distribution:
             open_labels, open_start, open_index = tok.labels, tok.end, i
             pos = tok.end
     labels = sorted({lab for t in mentions for lab in t.labels}, key=lambda lab: (rank(lab), lab))
-    labels = list(dict.fromkeys(_canonical_case(labels, mentions)))
+    labels = list(dict.fromkeys(canonical[lab.lower()] for lab in labels))
 
     def labels_named(sentence: str) -> list[str]:
         return _led_by(sentence, canonical) or _names_labels(sentence, labels)
@@ -550,13 +555,13 @@ def _openers_of_sentence(caption: str, mentions: list[Identifier], closers: list
     return tuple(dict.fromkeys(lab for t in mentions[k:j + 1] for lab in t.labels))
 
 
-def _canonical_case(labels: list[str], mentions: list[Identifier]) -> list[str]:
+def _first_printed(mentions: list[Identifier]) -> dict[str, str]:
     """One spelling per label ('A' and 'a' in one caption are the same panel): the first printed."""
     first: dict[str, str] = {}
     for t in mentions:
         for lab in t.labels:
             first.setdefault(lab.lower(), lab)
-    return [first[lab.lower()] for lab in labels]
+    return first
 
 
 def _phrase_start(caption: str, lo: int, hi: int) -> int:

@@ -177,11 +177,15 @@ def candidates(caption: str) -> dict[str, list[Identifier]]:
     return out
 
 
+def opens_sentence(caption: str, tok: Identifier) -> bool:
+    """Does ``tok`` stand at the start of the caption or of a sentence?"""
+    return caption[:tok.start].rstrip()[-1:] in ("", ".")
+
+
 def _without_subpanels(caption: str, tokens: list[Identifier]) -> list[Identifier]:
     """"(A) … nuclei with low (a, b) and high (c, d) levels. (B) …": letters of the other case than the
     labels that open sentences, which the caption also prints in that case, name sub-panels."""
-    openers = [lab.isupper() for tok in tokens if caption[:tok.start].rstrip()[-1:] in ("", ".")
-               for lab in tok.labels if lab.isalpha()]
+    openers = [lab.isupper() for tok in tokens if opens_sentence(caption, tok) for lab in tok.labels if lab.isalpha()]
     if not openers or openers.count(True) == openers.count(False):
         return tokens
     upper = openers.count(True) > openers.count(False)
@@ -308,7 +312,7 @@ def _best_chain(caption: str, found: dict[str, list[Identifier]]) -> tuple[str, 
         # Most labels; then most tokens (per-label "A: … B: …" beats a grouping "(A–C)"); then most tokens
         # opening a sentence ("A. Evaluation … B. Soluble …" beats "in three (A) or two (B) assays"); then style.
         lettered = lettered or (style == "paren" and n >= 2)
-        opening = sum(caption[:t.start].rstrip()[-1:] in ("", ".") for t in chain)
+        opening = sum(opens_sentence(caption, t) for t in chain)
         score = (n, len(chain), opening, -PRIORITY[style])
         if score > best[:4]:
             best = (*score, style, chain)

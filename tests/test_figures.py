@@ -163,6 +163,26 @@ def test_a_framed_inset_floating_inside_its_master_is_found() -> None:
     assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
 
 
+def test_an_inset_whose_white_frame_fades_into_a_light_host_near_its_edge_is_found() -> None:
+    # A TEM image whose background turns near-white at the top right: the inset's white frame is
+    # lost there along its top and the first rows of its side, which stops short of the host's edge.
+    rng = np.random.default_rng(2)
+    rgb = np.full((340, 420, 3), 255, np.uint8)
+    yy, xx = np.mgrid[0:300, 0:380]
+    host = 170 + 70 * (xx / 380) * (1 - yy / 300) + rng.normal(0, 3, (300, 380))
+    for cx, cy in rng.uniform((0, 0), (380, 300), (40, 2)):
+        host[(xx - cx) ** 2 + (yy - cy) ** 2 < 12 ** 2] = 90
+    rgb[20:320, 20:400] = np.clip(host, 0, 255).astype(np.uint8)[..., None]
+    inset = (286, 23, 397, 134)  # 3 px below the host's top, 3 px left of its right side
+    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 252
+    inner = np.clip(205 + rng.normal(0, 4, (107, 107)), 0, 255).astype(np.uint8)
+    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = inner[..., None]
+    rgb[inset[1]:inset[1] + 2, inset[0]:inset[2]] = 238  # the frame fades into the host
+    rgb[inset[1]:inset[1] + 8, inset[0]:inset[0] + 2] = 238
+    insets = separate_figure(rgb).master_images[0].insets
+    assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_rings_of_a_diffraction_pattern_close_no_inset(seed: int) -> None:
     # Where the rings turn parallel to the rows and columns they leave straight edges that can

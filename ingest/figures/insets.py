@@ -18,6 +18,7 @@ from ingest.figures.geometry import Box, grey
 
 MIN_SIDE = 20
 MIN_AREA, MAX_AREA = 0.02, 0.45  # share of the host
+BRIDGE = 17  # px: the longest gap between a frame line's end and the host's border bridged
 
 
 def _straight_edges(g: np.ndarray, min_len: int) -> np.ndarray:
@@ -36,7 +37,27 @@ def _straight_edges(g: np.ndarray, min_len: int) -> np.ndarray:
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (11, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_len)))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1)))
-    return (vertical > 0) | (horizontal > 0)
+    vertical, horizontal = vertical > 0, horizontal > 0
+    return _to_border(vertical, horizontal) | _to_border(horizontal.T, vertical.T).T
+
+
+def _to_border(lines: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """Vertical ``lines`` that stop a few pixels short of the top or bottom border, with no
+    ``across`` (horizontal) line in between, carried on to it.
+
+    An inset's frame fades out where the host beside it is as light (a white frame on a bright
+    background near the host's edge); the gap would let the inset's area run out into the host.
+    """
+    out = lines.copy()
+    h = out.shape[0]
+    _, _, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
+    for x, y, w, hh, _ in stats[1:]:
+        end = y + hh
+        if y < BRIDGE and not across[:y, x:x + w].any():
+            out[:y, x:x + w] = True
+        if h - end < BRIDGE and not across[end:, x:x + w].any():
+            out[end:, x:x + w] = True
+    return out
 
 
 def _frame_lines(g: np.ndarray, min_len: int) -> np.ndarray:  # uint8 0/1

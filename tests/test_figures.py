@@ -15,7 +15,7 @@ from ingest.errors import EmptyFigureError
 from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
-from ingest.figures.labels import LabelMark
+from ingest.figures.labels import LabelMark, grid_labels
 from ingest.figures.panels import Cell, find_cells
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
@@ -129,6 +129,34 @@ def test_no_label_is_guessed_where_a_parents_images_share_the_stretch() -> None:
     cells = _panels((20, 30, 320, 250), (344, 30, 644, 250), (20, 274, 644, 494), (20, 518, 644, 700))
     found = [_mark("a", 4, 12), _mark("c", 4, 500)]
     assert complete_labels(cells, found, ["a", "b", "c"]) == found
+
+
+def _three_by_two() -> np.ndarray:
+    """Six grey panels, 3 columns × 2 rows, with room for a label at each top-left corner."""
+    rgb = np.full((420, 640, 3), 255, np.uint8)
+    for x in (10, 220, 430):
+        for y in (10, 215):
+            rgb[y:y + 195, x:x + 200] = 120
+    return rgb
+
+
+def test_a_label_no_reading_found_stands_on_the_free_place_of_the_labels_grid() -> None:
+    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
+             _mark("f", 434, 219)]
+    (e,) = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
+    assert e.text == "e" and e.inferred and e.box[:2] == (224, 219)
+
+
+def test_the_labels_grid_places_nothing_where_the_count_is_ambiguous_or_the_page_is_blank() -> None:
+    rgb = _three_by_two()
+    # one label missing, two free places between its neighbours: no guess
+    two_free = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("f", 434, 219)]
+    assert grid_labels(rgb, two_free, ["a", "b", "c", "d", "f"]) == []
+    # the free place lies on blank page: no panel there, no label
+    rgb[215:, 220:430] = 255
+    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
+             _mark("f", 434, 219)]
+    assert grid_labels(rgb, found, ["a", "b", "c", "d", "e", "f"]) == []
 
 
 def test_an_unlabelled_figure_is_one_master() -> None:

@@ -345,3 +345,67 @@ def _ordered_reads(ordered: list[LabelMark], want: list[str], merit: Callable[[i
         score, run = max(prev, default=(0.0, []))
         best[i] = (score + merit(i), run + [i])
     return set(max(best.values(), default=(0.0, []))[1])
+
+
+def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -> list[LabelMark]:
+    """Labels the caption names but no reading found, placed where the figure's grid of labels
+    leaves a free place for them.
+
+    Labels of a figure stand on a grid: the columns and rows of the labels read. A missing label
+    (white on an atomic lattice, too small for the recogniser) stands on a free place of that grid
+    with ink on it, between the places of the labels read before and after it in the caption;
+    where such free places are exactly as many as the labels missing there, they are those
+    labels, in order. Each place is read once more: a reading that agrees gives the label its
+    printed box; otherwise it is ``inferred`` and only marks where its panel starts.
+    """
+    want = [e.lower() for e in expected]
+    read = sorted((m for m in labels if m.text.lower() in want), key=lambda m: want.index(m.text.lower()))
+    if len(read) < 3 or len(read) == len(want):
+        return []
+    lw = int(np.median([m.box[2] - m.box[0] for m in read]))
+    lh = int(np.median([m.box[3] - m.box[1] for m in read]))
+    tol = max(8, 2 * lh)
+    cols, rows = _lines([m.box[0] for m in read], tol), _lines([m.box[1] for m in read], tol)
+    if len(cols) < 2 or len(rows) < 2:
+        return []
+
+    def place(m: LabelMark) -> tuple[int, int]:
+        return (min(range(len(rows)), key=lambda r: abs(rows[r] - m.box[1])),
+                min(range(len(cols)), key=lambda c: abs(cols[c] - m.box[0])))
+
+    places = [place(m) for m in read]
+    if places != sorted(places) or len(set(places)) < len(places):
+        return []  # the labels read do not run in reading order over the grid
+    h, w = rgb.shape[:2]
+    ink = grey(rgb) < 200
+    free = [(r, c) for r in range(len(rows)) for c in range(len(cols)) if (r, c) not in places
+            and cols[c] + lw <= w and rows[r] + lh <= h
+            and ink[rows[r]:rows[r] + lh, cols[c]:cols[c] + lw].mean() > 0.02]
+    bounds = [(-1, (-1, -1))] + [(want.index(m.text.lower()), p) for m, p in zip(read, places, strict=True)]
+    bounds.append((len(want), (len(rows), 0)))
+    out: list[LabelMark] = []
+    for (ka, pa), (kb, pb) in zip(bounds, bounds[1:], strict=False):
+        missing = expected[ka + 1:kb]
+        between = [p for p in free if pa < p < pb]
+        if missing and len(between) == len(missing):
+            out += [LabelMark((cols[c], rows[r], cols[c] + lw, rows[r] + lh), text, 0.3, True, True)
+                    for text, (r, c) in zip(missing, between, strict=True)]
+    readings = ocr.recognize([_crop(rgb, m.box, pad=max(4, lh // 2)) for m in out])
+    for m, (text, score) in zip(out, readings, strict=True):
+        if (normalise(text) or "").lower() == m.text.lower():
+            m.box, m.score, m.inferred = ink_box(rgb, _padded(m.box, lh // 2, w, h)), score, False
+    return out
+
+
+def _lines(values: list[int], tol: int) -> list[int]:
+    """Positions where ``values`` cluster (each within ``tol`` of the cluster's first), each the
+    cluster's smallest value."""
+    out: list[int] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    return out
+
+
+def _padded(box: Box, pad: int, w: int, h: int) -> Box:
+    return max(0, box[0] - pad), max(0, box[1] - pad), min(w, box[2] + pad), min(h, box[3] + pad)

@@ -18,7 +18,7 @@ from ingest.captions import Distribution, distribute_caption
 from ingest.errors import EmptyFigureError
 from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.geometry import Box, as_box, centre_in, grown, reading_order
-from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, inner_labels, read_marks
+from ingest.figures.labels import candidate_marks, choose_labels, corner_labels, grid_labels, inner_labels, read_marks
 from ingest.figures.panels import find_cells, split_at_labels
 from ingest.figures.records import MasterImage, ScaleBar, Separation
 from ingest.figures.scalebars import BAR_LIKE, gutter_bar, read_bars, set_length
@@ -69,6 +69,10 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
         if len(labels) < len(expected):  # the new panels' corners may hold the labels still missing
             marks += corner_labels(rgb, cells, marks, expected)
             labels = choose_labels(marks, expected)
+            cells = split_at_labels(rgb, cells, [m.box for m in labels])
+        if len(labels) < len(expected):  # unread: where the grid of the labels read has room for them
+            labels = sorted([*labels, *grid_labels(rgb, labels, expected)], key=lambda m: [
+                e.lower() for e in expected].index(m.text.lower()))
             cells = split_at_labels(rgb, cells, [m.box for m in labels])
     if expected:
         labels = complete_labels(cells, labels, expected)

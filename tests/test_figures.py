@@ -244,6 +244,19 @@ def test_an_impossible_picometre_reading_is_micrometres() -> None:
     assert (b.value, b.unit) == (1.0, "µm") and b.nm_per_px == pytest.approx(1000 / 80, rel=0.05)
 
 
+def test_a_thin_grey_label_over_a_black_bar_on_a_light_image_is_read() -> None:
+    # A small dark-grey label, antialiased: few of its pixels are as dark as the bar.
+    rng = np.random.default_rng(4)
+    rgb = np.full((260, 360, 3), 255, np.uint8)
+    rgb[10:250, 10:350] = np.clip(210 + rng.normal(0, 6, (240, 340, 1)), 0, 255).astype(np.uint8)
+    rgb[226:231, 200:320] = 0
+    draw_text(rgb, (244, 213), "2 µm", font("sans", 10), (60, 60, 60))
+    # (thorough=False: no band reading, as when the caption states a scale for other panels)
+    bars = read_bars(rgb, (10, 10, 350, 250), thorough=False)
+    (b,) = [b for b in bars if iou(b.bbox, (200, 226, 320, 231)) > 0.7]
+    assert (b.value, b.unit) == (2.0, "µm") and b.nm_per_px == pytest.approx(2000 / 120, rel=0.05)
+
+
 def test_a_bar_running_into_a_particle_of_its_colour_keeps_its_length() -> None:
     # A blurred dark particle over the bar's end: the top-hat keeps the blend of the two, which is
     # not the bar's shade and must not lengthen it.

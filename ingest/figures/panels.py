@@ -242,7 +242,9 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int,
             # with no gutters): split at the seams first, then look for insets in each panel.
             tiled = len(insets) > 1 and sum(area(b) for b in insets) > 0.5 * area(part)
             for seam_part in _seam_splits(rgb, part, min_size, [] if tiled else insets):
-                own = find_insets(rgb, seam_part) if tiled else insets
+                # a panel split off is looked at on its own: a frame's edges stand out more against
+                # the texture of one panel than of several, and its size is judged against the panel
+                own = find_insets(rgb, seam_part) if tiled or seam_part != part else insets
                 px0, py0, px1, py1 = seam_part
                 out.append(Cell(seam_part, "image", float(mask[py0:py1, px0:px1].mean()),
                                 [b for b in own if centre_in(b, seam_part) and not _spans(b, seam_part)]))

@@ -131,6 +131,17 @@ def test_no_label_is_guessed_where_a_parents_images_share_the_stretch() -> None:
     assert complete_labels(cells, found, ["a", "b", "c"]) == found
 
 
+def test_a_plot_whose_cell_runs_into_the_row_below_ends_at_the_next_label() -> None:
+    # No white between plot a's tick labels and plot c below: its cell reaches down to y 400.
+    cells = [Cell((20, 30, 300, 400), "graphics", 0.1), Cell((340, 30, 620, 200), "graphics", 0.1),
+             Cell((20, 240, 300, 400), "graphics", 0.1), Cell((340, 240, 620, 400), "graphics", 0.1)]
+    labels = [_mark("a", 24, 12), _mark("b", 344, 12), _mark("c", 24, 222), _mark("d", 344, 222)]
+    masters, _ = assemble(cells, labels, 640, 420)
+    assert [m.label for m in masters] == ["a", "b", "c", "d"]
+    assert masters[0].bbox == (20, 30, 300, 222)  # up to label c, no further
+    assert masters[2].bbox == (20, 240, 300, 400)
+
+
 def _three_by_two() -> np.ndarray:
     """Six grey panels, 3 columns × 2 rows, with room for a label at each top-left corner."""
     rgb = np.full((420, 640, 3), 255, np.uint8)

@@ -11,7 +11,7 @@ master.
 
 from __future__ import annotations
 
-from ingest.figures.geometry import Box, as_box, reading_order, union
+from ingest.figures.geometry import Box, area, as_box, centre_in, reading_order, union
 from ingest.figures.labels import LabelMark
 from ingest.figures.panels import Cell
 from ingest.figures.records import Dependent, Inset, MasterImage
@@ -82,8 +82,40 @@ def assemble(cells: list[Cell], labels: list[LabelMark], width: int, height: int
     masters = []
     for i, lab in enumerate(labels):
         if any(c in substantial for c in governed[i]):
-            masters.append(_master(lab, governed[i]))
+            masters.append(_master(lab, _bounded(lab, governed[i], labels)))
     return masters, unassigned
+
+
+def _bounded(label: LabelMark, cells: list[Cell], labels: list[LabelMark]) -> list[Cell]:
+    """The cells of ``label``'s panel kept within its bounds: from just above its label down to the
+    next label below it, and left of the next label beside it.
+
+    In a dense layout a plot's cell may take in its neighbour's axis titles or part of the plot
+    below it (no white between them): another label inside a panel, or a panel reaching well
+    above its own label, means the cell ran on.
+    """
+    x0, y0, x1, y1 = label.box
+    top = y0 - max(16, 3 * (y1 - y0))  # labels inside a corner sit up to ~2 heights in
+    bottom = right = 1 << 30
+    for other in labels:
+        ox0, oy0, ox1, oy1 = other.box
+        if other is label or other.inferred:  # (an inferred label's place is a guess)
+            continue
+        if oy0 > y1:  # a row below: bounds the panel where it overlaps it sideways
+            if ox0 < max(c.box[2] for c in cells) and ox1 > min(c.box[0] for c in cells):
+                bottom = min(bottom, oy0)
+        elif ox0 > x1 and min(oy1, y1) > max(oy0, y0):  # beside it in the same row
+            right = min(right, ox0)
+    out = []
+    for c in cells:
+        box = (c.box[0], max(c.box[1], top), min(c.box[2], right), min(c.box[3], bottom))
+        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+            continue
+        if c.kind == "image" and area(box) < 0.5 * area(c.box):
+            out.append(c)  # mostly another panel's: of a label not read, not this one's run-on
+            continue
+        out.append(c if box == c.box else Cell(box, c.kind, c.fill, [i for i in c.insets if centre_in(i, box)]))
+    return out or cells
 
 
 def _one_row(boxes: list[Box]) -> bool:

@@ -20,7 +20,6 @@ stay apart as label candidates. Boxes are ``(x0, y0, x1, y1)``, x1/y1 exclusive.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -147,9 +146,7 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
         for ix0, iy0, ix1, iy1 in insets:  # an inset's frame is not a seam between panels
             diff[max(0, iy0 - y0 - 3):max(0, iy1 - y0 + 3), max(0, ix0 - x0 - 3):max(0, ix1 - x0 + 3)] = np.nan
         # A seam: the jump is large in at least 70 % of the rows (columns), far above the typical change.
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # rows wholly inside an inset are all-NaN
-            along = np.nan_to_num(np.nanpercentile(diff, 30, axis=0 if axis == 1 else 1))
+        along = _nan_percentile(diff, 30, axis=0 if axis == 1 else 1)
         typical = np.median(along) + 1e-3
         score = along / typical
         n = len(score)
@@ -161,6 +158,23 @@ def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) ->
             second = (x0 + i, y0, x1, y1) if axis == 1 else (x0, y0 + i, x1, y1)
             return _seam_splits(rgb, first, min_size, insets) + _seam_splits(rgb, second, min_size, insets)
     return [box]
+
+
+def _nan_percentile(a: np.ndarray, q: float, axis: int) -> np.ndarray:
+    """``np.nanpercentile`` (linear interpolation) along ``axis``, 0 where all are NaN.
+
+    numpy's own goes through ``apply_along_axis`` one row at a time: a tenth of a second on a
+    large panel, where this sorts once.
+    """
+    s = np.sort(a, axis=axis)  # NaNs sort last
+    n = (~np.isnan(a)).sum(axis=axis)
+    pos = np.maximum(n - 1, 0) * (q / 100)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    low = np.take_along_axis(s, np.expand_dims(lo, axis), axis).squeeze(axis)
+    high = np.take_along_axis(s, np.expand_dims(hi, axis), axis).squeeze(axis)
+    out = low + (high - low) * (pos - lo)
+    return np.where(n > 0, out, 0.0)
 
 
 def _spans(inset: Box, box: Box) -> bool:

@@ -154,20 +154,31 @@ def _three_by_two() -> np.ndarray:
 def test_a_label_no_reading_found_stands_on_the_free_place_of_the_labels_grid() -> None:
     found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
              _mark("f", 434, 219)]
-    (e,) = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
-    assert e.text == "e" and e.inferred and e.box[:2] == (224, 219)
+    labels = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
+    assert [m.text for m in labels] == ["a", "b", "c", "d", "e", "f"]
+    e = labels[4]
+    assert e.inferred and e.box[:2] == (224, 219)
+
+
+def test_a_reading_off_the_labels_grid_is_taken_for_the_label_missing_there() -> None:
+    # "e" read on a letter of a drawing inside panel b: alone in its row and column
+    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
+             _mark("e", 300, 120), _mark("f", 434, 219)]
+    labels = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
+    assert [m.text for m in labels] == ["a", "b", "c", "d", "e", "f"]
+    assert labels[4].box[:2] == (224, 219)
 
 
 def test_the_labels_grid_places_nothing_where_the_count_is_ambiguous_or_the_page_is_blank() -> None:
     rgb = _three_by_two()
     # one label missing, two free places between its neighbours: no guess
     two_free = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("f", 434, 219)]
-    assert grid_labels(rgb, two_free, ["a", "b", "c", "d", "f"]) == []
+    assert grid_labels(rgb, two_free, ["a", "b", "c", "d", "f"]) is two_free
     # the free place lies on blank page: no panel there, no label
     rgb[215:, 220:430] = 255
     found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
              _mark("f", 434, 219)]
-    assert grid_labels(rgb, found, ["a", "b", "c", "d", "e", "f"]) == []
+    assert grid_labels(rgb, found, ["a", "b", "c", "d", "e", "f"]) is found
 
 
 def test_an_unlabelled_figure_is_one_master() -> None:

@@ -348,34 +348,48 @@ def _ordered_reads(ordered: list[LabelMark], want: list[str], merit: Callable[[i
 
 
 def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -> list[LabelMark]:
-    """Labels the caption names but no reading found, placed where the figure's grid of labels
-    leaves a free place for them.
+    """The labels read, completed by those the caption names but no reading placed, where the
+    figure's grid of labels leaves a free place for them (in caption order).
 
     Labels of a figure stand on a grid: the columns and rows of the labels read. A missing label
     (white on an atomic lattice, too small for the recogniser) stands on a free place of that grid
     with ink on it, between the places of the labels read before and after it in the caption;
     where such free places are exactly as many as the labels missing there, they are those
-    labels, in order. Each place is read once more: a reading that agrees gives the label its
-    printed box; otherwise it is ``inferred`` and only marks where its panel starts.
+    labels, in order. A reading off the grid (alone in its row and its column: a letter of a
+    drawing read as "e"), or the weakest reading out of reading order, is taken for missing too.
+    Each place is read once more: a reading that agrees gives the label its printed box;
+    otherwise it is ``inferred`` and only marks where its panel starts.
     """
     want = [e.lower() for e in expected]
     read = sorted((m for m in labels if m.text.lower() in want), key=lambda m: want.index(m.text.lower()))
-    if len(read) < 3 or len(read) == len(want):
-        return []
+    if len(read) < 3:
+        return labels
     lw = int(np.median([m.box[2] - m.box[0] for m in read]))
     lh = int(np.median([m.box[3] - m.box[1] for m in read]))
     tol = max(8, 2 * lh)
-    cols, rows = _lines([m.box[0] for m in read], tol), _lines([m.box[1] for m in read], tol)
-    if len(cols) < 2 or len(rows) < 2:
-        return []
 
-    def place(m: LabelMark) -> tuple[int, int]:
-        return (min(range(len(rows)), key=lambda r: abs(rows[r] - m.box[1])),
-                min(range(len(cols)), key=lambda c: abs(cols[c] - m.box[0])))
+    def shared(m: LabelMark, axis: int) -> bool:  # another reading in its column (0) or row (1)
+        return any(abs(o.box[axis] - m.box[axis]) <= tol for o in read if o is not m)
 
-    places = [place(m) for m in read]
-    if places != sorted(places) or len(set(places)) < len(places):
-        return []  # the labels read do not run in reading order over the grid
+    if len(read) >= 4:
+        read = [m for m in read if shared(m, 0) or shared(m, 1)]
+    for _ in range(2):
+        cols, rows = _lines([m.box[0] for m in read], tol), _lines([m.box[1] for m in read], tol)
+        if len(cols) < 2 or len(rows) < 2:
+            return labels
+        places = [(min(range(len(rows)), key=lambda r: abs(rows[r] - m.box[1])),
+                   min(range(len(cols)), key=lambda c: abs(cols[c] - m.box[0]))) for m in read]
+        if places == sorted(places) and len(set(places)) == len(places):
+            break
+        # set aside the weakest of the readings whose places break the caption's order
+        inverted = {k for k in range(len(read)) for j in range(k) if places[j] >= places[k]}
+        inverted |= {j for k in inverted for j in range(k) if places[j] >= places[k]}
+        weakest = min(inverted, key=lambda k: read[k].score)
+        read = read[:weakest] + read[weakest + 1:]
+    else:
+        return labels
+    if len(read) == len(want) or len(read) < 3:
+        return labels
     h, w = rgb.shape[:2]
     ink = grey(rgb) < 200
     free = [(r, c) for r in range(len(rows)) for c in range(len(cols)) if (r, c) not in places
@@ -383,18 +397,23 @@ def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -
             and ink[rows[r]:rows[r] + lh, cols[c]:cols[c] + lw].mean() > 0.02]
     bounds = [(-1, (-1, -1))] + [(want.index(m.text.lower()), p) for m, p in zip(read, places, strict=True)]
     bounds.append((len(want), (len(rows), 0)))
-    out: list[LabelMark] = []
+    placed: list[LabelMark] = []
     for (ka, pa), (kb, pb) in zip(bounds, bounds[1:], strict=False):
         missing = expected[ka + 1:kb]
         between = [p for p in free if pa < p < pb]
         if missing and len(between) == len(missing):
-            out += [LabelMark((cols[c], rows[r], cols[c] + lw, rows[r] + lh), text, 0.3, True, True)
-                    for text, (r, c) in zip(missing, between, strict=True)]
-    readings = ocr.recognize([_crop(rgb, m.box, pad=max(4, lh // 2)) for m in out])
-    for m, (text, score) in zip(out, readings, strict=True):
+            placed += [LabelMark((cols[c], rows[r], cols[c] + lw, rows[r] + lh), text, 0.3, True, True)
+                       for text, (r, c) in zip(missing, between, strict=True)]
+    if not placed:
+        return labels
+    readings = ocr.recognize([_crop(rgb, m.box, pad=max(4, lh // 2)) for m in placed])
+    for m, (text, score) in zip(placed, readings, strict=True):
         if (normalise(text) or "").lower() == m.text.lower():
             m.box, m.score, m.inferred = ink_box(rgb, _padded(m.box, lh // 2, w, h)), score, False
-    return out
+    # readings set aside stay where no placed label replaces them
+    new = {m.text.lower() for m in placed}
+    kept = [m for m in labels if m.text.lower() not in new]
+    return sorted(kept + placed, key=lambda m: want.index(m.text.lower()) if m.text.lower() in want else len(want))
 
 
 def _lines(values: list[int], tol: int) -> list[int]:

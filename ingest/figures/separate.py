@@ -70,11 +70,12 @@ def separate_figure(rgb: np.ndarray, caption: str | None = None, classify: Class
             marks += corner_labels(rgb, cells, marks, expected)
             labels = choose_labels(marks, expected)
             cells = split_at_labels(rgb, cells, [m.box for m in labels])
-        if len(labels) < len(expected):  # unread: where the grid of the labels read has room for them
-            labels = sorted([*labels, *grid_labels(rgb, labels, expected)], key=lambda m: [
-                e.lower() for e in expected].index(m.text.lower()))
-            cells = split_at_labels(rgb, cells, [m.box for m in labels])
     if expected:
+        # unread (or read off the figure's grid of labels): where that grid has room for them
+        gridded = grid_labels(rgb, labels, expected)
+        if gridded is not labels:
+            labels = gridded
+            cells = split_at_labels(rgb, cells, [m.box for m in labels])
         labels = complete_labels(cells, labels, expected)
     masters, unassigned = assemble(cells, labels, w, h)
     _classify(rgb, masters, classify)

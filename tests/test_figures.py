@@ -181,6 +181,18 @@ def test_the_labels_grid_places_nothing_where_the_count_is_ambiguous_or_the_page
     assert grid_labels(rgb, found, ["a", "b", "c", "d", "e", "f"]) is found
 
 
+def test_two_patterns_touching_on_the_same_black_split_at_the_second_label() -> None:
+    # No seam: both diffraction patterns fade to the same black where they meet.
+    rgb = np.full((300, 620, 3), 255, np.uint8)
+    for k, x in enumerate((10, 310)):
+        rgb[10:290, x:x + 300] = np.repeat(ring_pattern((280, 300), np.random.default_rng(k))[..., None], 3, axis=2)
+    for text, x in (("a", 16), ("b", 316)):
+        draw_text(rgb, (x, 16), text, font("sans", 18), (255, 255, 255))
+    masters = separate_figure(rgb, "Two patterns. (a) SAED of A. (b) SAED of B.").master_images
+    assert [m.label for m in masters] == ["a", "b"]
+    assert iou(masters[0].bbox, (10, 10, 310, 290)) > 0.9 and iou(masters[1].bbox, (310, 10, 610, 290)) > 0.9
+
+
 def test_an_unlabelled_figure_is_one_master() -> None:
     rgb = np.full((300, 400, 3), 255, np.uint8)
     rgb[20:280, 30:370] = micrograph(260, 340, 3)

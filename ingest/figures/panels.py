@@ -388,23 +388,33 @@ def _guillotine(rgb: np.ndarray, box: Box, labels: list[Box]) -> list[Box]:
     x0, y0, x1, y1 = box
     first = min(labels, key=lambda b: (b[1] - y0) + (b[0] - x0))
     px, py = max(0, first[0] - x0), max(0, first[1] - y0)  # how far labels sit inside their panel's corner
+    reach = 2 * (first[3] - first[1])
     g = grey(rgb[y0:y1, x0:x1]).astype(np.float32)
-    for axis in (0, 1):  # 0: a horizontal cut (rows), 1: a vertical cut (columns)
-        starts = sorted({(b[1] - py - y0) if axis == 0 else (b[0] - px - x0) for b in labels})
-        length = (y1 - y0) if axis == 0 else (x1 - x0)
-        for pos in starts:
-            if pos < 24 or pos > length - 24:
-                continue
-            cut = _best_seam(g, pos, axis)
-            if cut is None:
-                continue
-            a = (x0, y0, x1, y0 + cut) if axis == 0 else (x0, y0, x0 + cut, y1)
-            b = (x0, y0 + cut, x1, y1) if axis == 0 else (x0 + cut, y0, x1, y1)
-            la = [lb for lb in labels if centre_in(lb, a)]
-            lb_ = [lb for lb in labels if centre_in(lb, b)]
-            if la and lb_:
-                return (_guillotine(rgb, a, la) if len(la) > 1 else [a]) + (
-                    _guillotine(rgb, b, lb_) if len(lb_) > 1 else [b])
+    # Cut along a seam near where a label's corner predicts; failing any (two patterns on the
+    # same black, no jump between them), right there, for a label in line with the first one
+    # (beside it for a vertical cut, under it for a horizontal one), as a panel corner is.
+    for at_seam in (True, False):
+        for axis in (0, 1):  # 0: a horizontal cut (rows), 1: a vertical cut (columns)
+            length = (y1 - y0) if axis == 0 else (x1 - x0)
+            for b in sorted(labels, key=lambda b: b[1 - axis]):
+                pos = (b[1] - py - y0) if axis == 0 else (b[0] - px - x0)
+                if pos < 24 or pos > length - 24:
+                    continue
+                if at_seam:
+                    cut = _best_seam(g, pos, axis)
+                elif abs(b[axis] - first[axis]) <= reach:
+                    cut = pos
+                else:
+                    cut = None
+                if cut is None:
+                    continue
+                a = (x0, y0, x1, y0 + cut) if axis == 0 else (x0, y0, x0 + cut, y1)
+                rest = (x0, y0 + cut, x1, y1) if axis == 0 else (x0 + cut, y0, x1, y1)
+                la = [lb for lb in labels if centre_in(lb, a)]
+                lr = [lb for lb in labels if centre_in(lb, rest)]
+                if la and lr:
+                    return (_guillotine(rgb, a, la) if len(la) > 1 else [a]) + (
+                        _guillotine(rgb, rest, lr) if len(lr) > 1 else [rest])
     return [box]
 
 

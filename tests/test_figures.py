@@ -245,6 +245,22 @@ def test_an_inset_whose_white_frame_fades_into_a_light_host_near_its_edge_is_fou
     assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
 
 
+def test_a_small_inset_cut_up_by_its_own_rods_is_found() -> None:
+    # Its content's straight edges are as long as the host asks an edge to be: they cut the
+    # inset's area into pieces unless only the longer edges are looked at.
+    rng = np.random.default_rng(2)
+    rgb = np.full((240, 340, 3), 255, np.uint8)
+    rgb[20:220, 20:320] = np.repeat(haadf_stem((200, 300), rng).image[..., None], 3, axis=2)
+    inset = (253, 23, 317, 87)  # 64 px, in the top-right corner, with a dark grey frame
+    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 70
+    inner = np.clip(190 + rng.normal(0, 4, (60, 60)), 0, 255).astype(np.uint8)
+    inner[28:33, 8:48] = 40  # a rod across
+    inner[8:48, 30:35] = 40  # and one down
+    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = inner[..., None]
+    insets = separate_figure(rgb).master_images[0].insets
+    assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_rings_of_a_diffraction_pattern_close_no_inset(seed: int) -> None:
     # Where the rings turn parallel to the rows and columns they leave straight edges that can

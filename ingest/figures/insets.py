@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ingest.figures.geometry import Box, grey
+from ingest.figures.geometry import Box, grey, iou
 
 MIN_SIDE = 20
 MIN_AREA, MAX_AREA = 0.02, 0.45  # share of the host
@@ -117,10 +117,34 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
     min_len = max(MIN_SIDE, int(0.12 * min(w, h)))
     edges = cv2.dilate(_straight_edges(g, min_len).astype(np.uint8), np.ones((3, 3), np.uint8))
     frames = _frame_lines(g, min_len)
+    out: list[Box] = []
+    # Also with only the longer edges: inside a small inset, its content's own straight edges (as
+    # long as the host asks a line to be: rods, facets) cut its area into pieces.
+    longer = cv2.dilate(_straight_edges(g, 2 * min_len).astype(np.uint8), np.ones((3, 3), np.uint8))
+    for walls in (edges, longer):
+        for box in _enclosed(walls, w, h):
+            # A magnified view set in a corner may look like the image around it; a box drawn in
+            # the interior with the image's own texture inside is a region of interest, not an inset.
+            in_corner = min(box[1], h - box[3]) <= 8 and min(box[0], w - box[2]) <= 8
+            floating = min(box[0], box[1], w - box[2], h - box[3]) > 8
+            if floating and not _framed(frames, box):
+                continue  # e.g. a box closed by the tangents of a diffraction pattern's rings
+            if not in_corner and _contrast(g, box) < 12:
+                continue
+            found = (x0 + box[0], y0 + box[1], x0 + box[2], y0 + box[3])
+            if not any(iou(found, o) > 0.7 for o in out):
+                out.append(found)
+    return out
+
+
+def _enclosed(walls: np.ndarray, w: int, h: int) -> list[Box]:
+    """Roughly square, inset-sized areas that ``walls`` (and the host's border) close all round,
+    grown back over the frame the dilation ate (the frame belongs to the inset)."""
+    walls = walls.copy()
     # The host's own border closes an inset that sits in a corner or against a side.
-    edges[0, :] = edges[-1, :] = 1
-    edges[:, 0] = edges[:, -1] = 1
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((1 - edges).astype(np.uint8), connectivity=4)
+    walls[0, :] = walls[-1, :] = 1
+    walls[:, 0] = walls[:, -1] = 1
+    n, _, stats, _ = cv2.connectedComponentsWithStats((1 - walls).astype(np.uint8), connectivity=4)
     out: list[Box] = []
     for i in range(1, n):
         bx, by, bw, bh, area = (int(v) for v in stats[i])
@@ -129,15 +153,5 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
             continue
         if max(bw, bh) > 2.5 * min(bw, bh):
             continue  # insets are roughly square: long strips are bands of the host's own content
-        # grow back over the frame the dilation ate (the frame belongs to the inset)
-        box = (max(0, bx - 3), max(0, by - 3), min(w, bx + bw + 3), min(h, by + bh + 3))
-        # A magnified view set in a corner may look like the image around it; a box drawn in the
-        # interior with the image's own texture inside is a region of interest, not an inset.
-        in_corner = min(box[1], h - box[3]) <= 8 and min(box[0], w - box[2]) <= 8
-        floating = min(box[0], box[1], w - box[2], h - box[3]) > 8
-        if floating and not _framed(frames, box):
-            continue  # e.g. a box closed by the tangents of a diffraction pattern's rings
-        if not in_corner and _contrast(g, box) < 12:
-            continue
-        out.append((x0 + box[0], y0 + box[1], x0 + box[2], y0 + box[3]))
+        out.append((max(0, bx - 3), max(0, by - 3), min(w, bx + bw + 3), min(h, by + bh + 3)))
     return out

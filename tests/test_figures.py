@@ -193,6 +193,15 @@ def test_two_patterns_touching_on_the_same_black_split_at_the_second_label() -> 
     assert iou(masters[0].bbox, (10, 10, 310, 290)) > 0.9 and iou(masters[1].bbox, (310, 10, 610, 290)) > 0.9
 
 
+def test_a_row_of_panels_a_white_pixel_apart_is_split_at_every_line() -> None:
+    # Five strips of one texture (no seam), one white column between each: four lines in one cell.
+    rgb = np.full((260, 640, 3), 255, np.uint8)
+    for k in range(5):
+        rgb[20:240, 20 + k * 120:139 + k * 120] = micrograph(220, 119, 3)
+    (master,) = separate_figure(rgb).master_images
+    assert [d.bbox[0] for d in master.dependents] == [20, 140, 260, 380, 500]
+
+
 def test_an_unlabelled_figure_is_one_master() -> None:
     rgb = np.full((300, 400, 3), 255, np.uint8)
     rgb[20:280, 30:370] = micrograph(260, 340, 3)

@@ -105,8 +105,10 @@ def _line_splits(rgb: np.ndarray, box: Box, min_size: int) -> list[Box]:
         runs = [(a, b) for a, b in _runs(line) if b - a <= 8]
         # A gutter line is a lone, narrow separator with content on both sides. A dark one must
         # also be darker than both sides: the dark background of a diffraction pattern, or between
-        # rows of atoms, gives many dark rows and none is a gutter.
-        if len(runs) > 3:
+        # rows of atoms, gives many dark rows and none is a gutter. (White columns are rarer
+        # inside an image than white rows, the bright band of a micrograph: a row of touching
+        # panels, some with dependents of their own, may have several.)
+        if sum(axis == 1 or light[a] <= 0.92 for a, _ in runs) > 3 or len(runs) > 8:
             continue
         cuts = []
         for a, b in runs:

@@ -97,12 +97,13 @@ def _bounded(label: LabelMark, cells: list[Cell], labels: list[LabelMark]) -> li
     x0, y0, x1, y1 = label.box
     top = y0 - max(16, 3 * (y1 - y0))  # labels inside a corner sit up to ~2 heights in
     bottom = right = 1 << 30
+    left_end, right_end = min(c.box[0] for c in cells), max(c.box[2] for c in cells)
     for other in labels:
         ox0, oy0, ox1, oy1 = other.box
         if other is label or other.inferred:  # (an inferred label's place is a guess)
             continue
         if oy0 > y1:  # a row below: bounds the panel where it overlaps it sideways
-            if ox0 < max(c.box[2] for c in cells) and ox1 > min(c.box[0] for c in cells):
+            if ox0 < right_end and ox1 > left_end:
                 bottom = min(bottom, oy0)
         elif ox0 > x1 and min(oy1, y1) > max(oy0, y0):  # beside it in the same row
             right = min(right, ox0)

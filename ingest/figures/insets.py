@@ -21,18 +21,23 @@ MIN_AREA, MAX_AREA = 0.02, 0.45  # share of the host
 BRIDGE = 17  # px: the longest gap between a frame line's end and the host's border bridged
 
 
-def _straight_edges(g: np.ndarray, min_len: int) -> np.ndarray:
-    """Pixels on long, continuous horizontal or vertical edges (frame lines or sharp steps)."""
+def _steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # uint8 0/1: vertical, horizontal
+    """Pixels of sharp vertical and horizontal steps: an edge must stand out from the image's own
+    texture, not just pass a fixed level."""
     gx = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3))
     gy = np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
-    # An edge must stand out from the image's own texture, not just pass a fixed level.
     tx = max(80.0, float(np.percentile(gx, 97)))
     ty = max(80.0, float(np.percentile(gy, 97)))
-    frames = _frame_lines(g, min_len)
+    return (gx > tx).astype(np.uint8), (gy > ty).astype(np.uint8)
+
+
+def _straight_edges(steps: tuple[np.ndarray, np.ndarray], frames: np.ndarray, min_len: int) -> np.ndarray:
+    """Pixels on long, continuous horizontal or vertical edges: ``steps`` (``_steps``) or
+    ``frames`` (``_frame_lines`` at the same ``min_len``)."""
     # Close short breaks along each line (a bright atom beside the frame, a JPEG block) before
     # requiring the line to be long.
-    vertical = (gx > tx).astype(np.uint8) | frames
-    horizontal = (gy > ty).astype(np.uint8) | frames
+    vertical = steps[0] | frames
+    horizontal = steps[1] | frames
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 11)))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (11, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_len)))
@@ -115,14 +120,14 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
         return []
     g = cv2.GaussianBlur(grey(rgb[y0:y1, x0:x1]).astype(np.float32), (3, 3), 0)
     min_len = max(MIN_SIDE, int(0.12 * min(w, h)))
-    edges = cv2.dilate(_straight_edges(g, min_len).astype(np.uint8), np.ones((3, 3), np.uint8))
-    frames = _frame_lines(g, min_len)
-    out: list[Box] = []
+    steps, frames = _steps(g), _frame_lines(g, min_len)
     # Also with only the longer edges: inside a small inset, its content's own straight edges (as
     # long as the host asks a line to be: rods, facets) cut its area into pieces.
-    longer = cv2.dilate(_straight_edges(g, 2 * min_len).astype(np.uint8), np.ones((3, 3), np.uint8))
-    for walls in (edges, longer):
-        for box in _enclosed(walls, w, h):
+    edges = _straight_edges(steps, frames, min_len)
+    longer = _straight_edges(steps, _frame_lines(g, 2 * min_len), 2 * min_len)
+    out: list[Box] = []
+    for lines in (edges, longer):
+        for box in _enclosed(lines, w, h):
             # A magnified view set in a corner may look like the image around it; a box drawn in
             # the interior with the image's own texture inside is a region of interest, not an inset.
             in_corner = min(box[1], h - box[3]) <= 8 and min(box[0], w - box[2]) <= 8
@@ -137,10 +142,11 @@ def find_insets(rgb: np.ndarray, host: Box) -> list[Box]:
     return out
 
 
-def _enclosed(walls: np.ndarray, w: int, h: int) -> list[Box]:
-    """Roughly square, inset-sized areas that ``walls`` (and the host's border) close all round,
-    grown back over the frame the dilation ate (the frame belongs to the inset)."""
-    walls = walls.copy()
+def _enclosed(lines: np.ndarray, w: int, h: int) -> list[Box]:
+    """Roughly square, inset-sized areas that ``lines`` (thickened by a pixel each side) and the
+    host's border close all round, grown back over the frame the thickening ate (the frame
+    belongs to the inset)."""
+    walls = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8))
     # The host's own border closes an inset that sits in a corner or against a side.
     walls[0, :] = walls[-1, :] = 1
     walls[:, 0] = walls[:, -1] = 1

@@ -391,10 +391,9 @@ def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -
     if len(read) == len(want) or len(read) < 3:
         return labels
     h, w = rgb.shape[:2]
-    ink = grey(rgb) < 200
     free = [(r, c) for r in range(len(rows)) for c in range(len(cols)) if (r, c) not in places
             and cols[c] + lw <= w and rows[r] + lh <= h
-            and ink[rows[r]:rows[r] + lh, cols[c]:cols[c] + lw].mean() > 0.02]
+            and (grey(rgb[rows[r]:rows[r] + lh, cols[c]:cols[c] + lw]) < 200).mean() > 0.02]
     bounds = [(-1, (-1, -1))] + [(want.index(m.text.lower()), p) for m, p in zip(read, places, strict=True)]
     bounds.append((len(want), (len(rows), 0)))
     placed: list[LabelMark] = []

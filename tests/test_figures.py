@@ -151,10 +151,13 @@ def _three_by_two() -> np.ndarray:
     return rgb
 
 
+def _read_but_e() -> list[LabelMark]:
+    """Readings at the corners of ``_three_by_two`` but the fifth ("e")."""
+    return [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219), _mark("f", 434, 219)]
+
+
 def test_a_label_no_reading_found_stands_on_the_free_place_of_the_labels_grid() -> None:
-    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
-             _mark("f", 434, 219)]
-    labels = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
+    labels = grid_labels(_three_by_two(), _read_but_e(), ["a", "b", "c", "d", "e", "f"])
     assert [m.text for m in labels] == ["a", "b", "c", "d", "e", "f"]
     e = labels[4]
     assert e.inferred and e.box[:2] == (224, 219)
@@ -162,8 +165,8 @@ def test_a_label_no_reading_found_stands_on_the_free_place_of_the_labels_grid() 
 
 def test_a_reading_off_the_labels_grid_is_taken_for_the_label_missing_there() -> None:
     # "e" read on a letter of a drawing inside panel b: alone in its row and column
-    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
-             _mark("e", 300, 120), _mark("f", 434, 219)]
+    found = _read_but_e()
+    found.insert(4, _mark("e", 300, 120))
     labels = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
     assert [m.text for m in labels] == ["a", "b", "c", "d", "e", "f"]
     assert labels[4].box[:2] == (224, 219)
@@ -176,8 +179,7 @@ def test_the_labels_grid_places_nothing_where_the_count_is_ambiguous_or_the_page
     assert grid_labels(rgb, two_free, ["a", "b", "c", "d", "f"]) is two_free
     # the free place lies on blank page: no panel there, no label
     rgb[215:, 220:430] = 255
-    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14), _mark("d", 14, 219),
-             _mark("f", 434, 219)]
+    found = _read_but_e()
     assert grid_labels(rgb, found, ["a", "b", "c", "d", "e", "f"]) is found
 
 
@@ -211,13 +213,19 @@ def test_an_unlabelled_figure_is_one_master() -> None:
     assert m.label is None and iou(m.bbox, (30, 20, 370, 280)) > 0.95
 
 
+def _print_inset(rgb: np.ndarray, box: tuple[int, int, int, int], frame: int, inner: np.ndarray) -> None:
+    """Print ``inner`` (grey or RGB) at ``box`` inside a 2 px frame of grey level ``frame``."""
+    x0, y0, x1, y1 = box
+    rgb[y0:y1, x0:x1] = frame
+    rgb[y0 + 2:y1 - 2, x0 + 2:x1 - 2] = inner if inner.ndim == 3 else inner[..., None]
+
+
 def test_a_framed_inset_is_found_inside_its_master() -> None:
     rng = np.random.default_rng(5)
     rgb = np.full((340, 420, 3), 255, np.uint8)
     rgb[20:320, 20:400] = np.repeat(haadf_stem((300, 380), rng).image[..., None], 3, axis=2)
     inset = (280, 26, 394, 140)  # top-right corner, 2 px white frame
-    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 255
-    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = micrograph(110, 110, 9)
+    _print_inset(rgb, inset, 255, micrograph(110, 110, 9))
     sep = separate_figure(rgb)
     assert len(sep.master_images) == 1
     insets = sep.master_images[0].insets
@@ -228,8 +236,7 @@ def test_a_framed_inset_floating_inside_its_master_is_found() -> None:
     rgb = np.full((340, 420, 3), 255, np.uint8)
     rgb[20:320, 20:400] = micrograph(300, 380, 4)
     inset = (150, 110, 270, 230)  # away from every side, 2 px white frame
-    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 255
-    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = micrograph(116, 116, 9)
+    _print_inset(rgb, inset, 255, micrograph(116, 116, 9))
     insets = separate_figure(rgb).master_images[0].insets
     assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
 
@@ -245,9 +252,7 @@ def test_an_inset_whose_white_frame_fades_into_a_light_host_near_its_edge_is_fou
         host[(xx - cx) ** 2 + (yy - cy) ** 2 < 12 ** 2] = 90
     rgb[20:320, 20:400] = np.clip(host, 0, 255).astype(np.uint8)[..., None]
     inset = (286, 23, 397, 134)  # 3 px below the host's top, 3 px left of its right side
-    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 252
-    inner = np.clip(205 + rng.normal(0, 4, (107, 107)), 0, 255).astype(np.uint8)
-    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = inner[..., None]
+    _print_inset(rgb, inset, 252, np.clip(205 + rng.normal(0, 4, (107, 107)), 0, 255).astype(np.uint8))
     rgb[inset[1]:inset[1] + 2, inset[0]:inset[2]] = 238  # the frame fades into the host
     rgb[inset[1]:inset[1] + 8, inset[0]:inset[0] + 2] = 238
     insets = separate_figure(rgb).master_images[0].insets
@@ -261,11 +266,10 @@ def test_a_small_inset_cut_up_by_its_own_rods_is_found() -> None:
     rgb = np.full((240, 340, 3), 255, np.uint8)
     rgb[20:220, 20:320] = np.repeat(haadf_stem((200, 300), rng).image[..., None], 3, axis=2)
     inset = (253, 23, 317, 87)  # 64 px, in the top-right corner, with a dark grey frame
-    rgb[inset[1]:inset[3], inset[0]:inset[2]] = 70
     inner = np.clip(190 + rng.normal(0, 4, (60, 60)), 0, 255).astype(np.uint8)
     inner[28:33, 8:48] = 40  # a rod across
     inner[8:48, 30:35] = 40  # and one down
-    rgb[inset[1] + 2:inset[3] - 2, inset[0] + 2:inset[2] - 2] = inner[..., None]
+    _print_inset(rgb, inset, 70, inner)
     insets = separate_figure(rgb).master_images[0].insets
     assert len(insets) == 1 and iou(insets[0].bbox, inset) > 0.8
 

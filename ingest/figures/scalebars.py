@@ -91,13 +91,20 @@ def _reconcile(reads: list[tuple[Length, str, float]]) -> tuple[Length, str, flo
     return best
 
 
+LABEL_WIDTH = 160
+"""Recogniser width for scale labels ("200 nm" is 3-5 times as wide as high): half the default
+width halves the cost (the slowest real figure reads 27 label crops: 1.55 -> 1.2 s) and reads the
+same 122 of 126 label crops; on three dev journals 2 of 690 bars lost their value, none gained.
+Subfigure labels keep the default: one letter read narrower missed one real label."""
+
+
 def read_label_crop(crop: np.ndarray) -> tuple[Length, str, float] | None:
     """Read one scale-label crop (RGB or grey): (length, text as read, confidence), or None."""
     crop = rgb_array(crop)
     if min(crop.shape[:2]) < 4:
         return None
     reads = []
-    for text, score in ocr.recognize(_variants(crop)):
+    for text, score in ocr.recognize(_variants(crop), LABEL_WIDTH):
         length = parse_label(text)
         if length is not None:
             reads.append((length, text, score))
@@ -424,7 +431,7 @@ def _read_bands(rgb: np.ndarray, bar: Bar, host: Box) -> tuple[tuple[Length, str
             bands.append((x0, by1 + 1, x1, by1 + height + 2))
         crops = [c for band in bands for c in _band_variants(rgb, band, bar.polarity)]
         owners = [band for band in bands for _ in range(2)]
-        for (text, score), band in zip(ocr.recognize(crops), owners, strict=True):
+        for (text, score), band in zip(ocr.recognize(crops, LABEL_WIDTH), owners, strict=True):
             length = parse_label(text)
             if length is not None and score >= AGREED_READ:
                 reads.append(((length, text, score), band))

@@ -134,9 +134,12 @@ def _master(label: LabelMark | None, cells: list[Cell]) -> MasterImage:
     bbox = _group(cells)
     assert bbox is not None
     # An image that is a small part of a drawing (a shaded sphere, an inset photo of a device) is
-    # part of the drawing, not a dependent of its own.
-    images = sorted((c for c in cells if c.kind == "image" and (_substantial(c.box, bbox, 0.25) or all(
-        d.kind == "image" for d in cells))), key=lambda c: (c.box[1], c.box[0]))
+    # part of the drawing, not a dependent of its own; a row of narrow images that fill the
+    # master together (beside a stray axis title) are its dependents.
+    images = [c for c in cells if c.kind == "image"]
+    together = all(d.kind == "image" for d in cells) or sum(area(c.box) for c in images) >= 0.6 * area(bbox)
+    images = sorted((c for c in images if together or _substantial(c.box, bbox, 0.25)),
+                    key=lambda c: (c.box[1], c.box[0]))
     graphics_box = _group([c for c in cells if c not in images])
     parts: list[tuple[Box, str]] = [(c.box, "image") for c in images]
     if graphics_box is not None and (not images or _substantial(graphics_box, bbox)):

@@ -408,7 +408,12 @@ def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -
     readings = ocr.recognize([_crop(rgb, m.box, pad=max(4, lh // 2)) for m in placed])
     for m, (text, score) in zip(placed, readings, strict=True):
         if (normalise(text) or "").lower() == m.text.lower():
-            m.box, m.score, m.inferred = ink_box(rgb, _padded(m.box, lh // 2, w, h)), score, False
+            m.score, m.inferred = score, False
+            # its printed box, unless the glyph does not stand out (white on a lattice of white
+            # atoms takes the atoms in): then its grid place
+            tight = ink_box(rgb, _padded(m.box, lh // 2, w, h))
+            if tight[2] - tight[0] <= 1.5 * lw and tight[3] - tight[1] <= 1.5 * lh:
+                m.box = tight
     # readings set aside stay where no placed label replaces them
     new = {m.text.lower() for m in placed}
     kept = [m for m in labels if m.text.lower() not in new]

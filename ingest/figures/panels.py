@@ -20,6 +20,7 @@ stay apart as label candidates. Boxes are ``(x0, y0, x1, y1)``, x1/y1 exclusive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -268,27 +269,46 @@ def _read_cell(rgb: np.ndarray, mask: np.ndarray, box: Box, min_size: int,
     return [Cell(box, "graphics", fill)]
 
 
-def _rectangles(grid: np.ndarray, x0: int, y0: int, x1: int, y1: int, depth: int = 0) -> list[Box]:
+def _rectangles(grid: np.ndarray, x0: int, y0: int, x1: int, y1: int, depth: int = 0,
+                seam: Callable[[int, int, np.ndarray], bool] | None = None) -> list[Box]:
     """Split the True cells of a boolean grid into rectangles by guillotine cuts where the filled
     height (width) of its columns (rows) changes most: an image beside a shorter one, a plot beside
-    an image, each come out as their own rectangle."""
+    an image, each come out as their own rectangle.
+
+    ``seam(axis, at, where)`` says whether the content jumps along a cut (axis 1: the column
+    boundary ``at``; 0: the row boundary) over the grid cells ``where``. A cut that runs between
+    solid cells on both sides with no seam goes through an image: a cut where the fill changes
+    less is taken first when it does not.
+    """
     sub = grid[y0:y1, x0:x1]
     rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
     if len(rows) == 0:
         return []
     x0, x1, y0, y1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[0]), y0 + int(rows[-1]) + 1
     sub = grid[y0:y1, x0:x1]
-    if sub.mean() >= 0.9 or depth > 12:
+    if sub.all() or depth > 12:
         return [(x0, y0, x1, y1)]
     dc = np.abs(np.diff(sub.sum(axis=0))) / sub.shape[0]
     dr = np.abs(np.diff(sub.sum(axis=1))) / sub.shape[1]
     if max(dc.max(initial=0), dr.max(initial=0)) < 0.2:
         return [(x0, y0, x1, y1)] if sub.mean() >= 0.75 else []
-    if dc.max(initial=0) >= dr.max(initial=0):
-        cut = x0 + int(np.argmax(dc)) + 1
-        return _rectangles(grid, x0, y0, cut, y1, depth + 1) + _rectangles(grid, cut, y0, x1, y1, depth + 1)
-    cut = y0 + int(np.argmax(dr)) + 1
-    return _rectangles(grid, x0, y0, x1, cut, depth + 1) + _rectangles(grid, x0, cut, x1, y1, depth + 1)
+    # Cuts where the fill changes, most first; the first that does not run through an image.
+    cuts = sorted(((axis, start + int(i) + 1, float(d[i])) for axis, start, d in ((1, x0, dc), (0, y0, dr))
+                   for i in np.flatnonzero(d > 0)), key=lambda c: -c[2])
+
+    def through_image(axis: int, at: int) -> bool:
+        both = np.zeros(grid.shape[1 - axis], bool)  # grid cells solid on both sides of the cut
+        if axis == 1:
+            both[y0:y1] = sub[:, at - x0 - 1] & sub[:, at - x0]
+        else:
+            both[x0:x1] = sub[at - y0 - 1] & sub[at - y0]
+        return seam is not None and bool(both.any()) and not seam(axis, at, both)
+
+    axis, cut, _ = next((c for c in cuts[:8] if not through_image(*c[:2])), cuts[0])
+    if axis == 1:
+        return (_rectangles(grid, x0, y0, cut, y1, depth + 1, seam)
+                + _rectangles(grid, cut, y0, x1, y1, depth + 1, seam))
+    return _rectangles(grid, x0, y0, x1, cut, depth + 1, seam) + _rectangles(grid, x0, cut, x1, y1, depth + 1, seam)
 
 
 def _image_regions(rgb: np.ndarray, box: Box, min_size: int, block: int = 8) -> list[Box]:
@@ -297,29 +317,61 @@ def _image_regions(rgb: np.ndarray, box: Box, min_size: int, block: int = 8) -> 
     x0, y0, x1, y1 = box
     if min(x1 - x0, y1 - y0) < 2 * min_size:
         return []
-    dense = grey(rgb[y0:y1, x0:x1]) < 245
+    g = grey(rgb[y0:y1, x0:x1])
+    dense = g < 245
+    g = g.astype(np.float32)
+    # A 1-2 px white line between touching panels is not a gap between regions (the line splits
+    # part them later): on the block grid it would cut a row of panels into holes and stripes.
+    dense = cv2.morphologyEx(dense.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
+    # White drawn inside an image (a scale bar, its label, an inset's frame: thin strokes, on
+    # average under 10 px across) is part of it; white reaching the cell's edge, or as thick as
+    # a plot's background between its grid lines, is not.
+    n, holes, stats, _ = cv2.connectedComponentsWithStats((~dense).astype(np.uint8), connectivity=4)
+    hh, ww = dense.shape
+    thin = [k for k, (hx, hy, hw, hhh, size) in enumerate(stats) if k and size <= 10 * max(hw, hhh)
+            and hx > 0 and hy > 0 and hx + hw < ww and hy + hhh < hh]
+    dense |= np.isin(holes, thin)
     hb, wb = dense.shape[0] // block, dense.shape[1] // block
     grid = dense[:hb * block, :wb * block].reshape(hb, block, wb, block).mean(axis=(1, 3)) > 0.9
+
+    def seam(axis: int, at: int, where: np.ndarray) -> bool:
+        # the mean jump across each line within half a block of the cut, over the cells ``where``
+        lines = np.repeat(where, block)
+        lines = np.pad(lines, (0, g.shape[1 - axis] - len(lines)))
+        band = g[lines, at * block - 4:at * block + 5] if axis == 1 else g[at * block - 4:at * block + 5, lines].T
+        jumps = np.abs(np.diff(band, axis=1)).mean(axis=0)
+        return bool(jumps.max() > 2.0 * np.median(jumps) + 2)
+
     out = []
-    for bx0, by0, bx1, by1 in _rectangles(grid, 0, 0, wb, hb):
+    for bx0, by0, bx1, by1 in _rectangles(grid, 0, 0, wb, hb, seam=seam):
         if min(bx1 - bx0, by1 - by0) * block < min_size:
             continue
         px0, py0, px1, py1 = bx0 * block, by0 * block, bx1 * block, by1 * block
-        # Where the region meets white, its edge is the first solid row/column within a block.
-        band = dense[py0:py1]
-        lo = max(0, px0 - block)
-        cols = np.flatnonzero(band[:, lo:px0 + block].mean(axis=0) > 0.8)
-        px0 = lo + int(cols[0]) if len(cols) else px0
-        cols = np.flatnonzero(band[:, px1 - block:px1 + block].mean(axis=0) > 0.8)
-        px1 = px1 - block + int(cols[-1]) + 1 if len(cols) else px1
-        band = dense[:, px0:px1]
-        lo = max(0, py0 - block)
-        rows = np.flatnonzero(band[lo:py0 + block].mean(axis=1) > 0.8)
-        py0 = lo + int(rows[0]) if len(rows) else py0
-        rows = np.flatnonzero(band[py1 - block:py1 + block].mean(axis=1) > 0.8)
-        py1 = py1 - block + int(rows[-1]) + 1 if len(rows) else py1
+        px0, px1 = _solid_edges(dense[py0:py1].mean(axis=0) > 0.8, g[py0:py1], 1, px0, px1, block)
+        py0, py1 = _solid_edges(dense[:, px0:px1].mean(axis=1) > 0.8, g[:, px0:px1], 0, py0, py1, block)
         out.append((x0 + px0, y0 + py0, x0 + px1, y0 + py1))
     return out
+
+
+def _solid_edges(solid: np.ndarray, g: np.ndarray, axis: int, a: int, b: int, block: int) -> tuple[int, int]:
+    """A region's block-grid edges ``a`` and ``b`` along ``axis`` (0: rows) moved to where it starts.
+
+    Where the region meets white, its edge is the first (last) ``solid`` line within a block of
+    the grid's. Where it meets more solid content, a panel touching it, the edge is the seam
+    between the two in the grey ``g`` (the strongest jump within a block), if there is one.
+    """
+    lo, hi = max(0, a - block), min(len(solid), b + block)
+    first = np.flatnonzero(solid[lo:a + block])
+    if len(first) and (first[0] > 0 or lo == 0):
+        a = lo + int(first[0])
+    elif len(first):
+        a = _best_seam(g, a, axis, block, typical=True) or a
+    last = np.flatnonzero(solid[b - block:hi])
+    if len(last) and (b - block + last[-1] < hi - 1 or hi == len(solid)):
+        b = b - block + int(last[-1]) + 1
+    elif len(last):
+        b = _best_seam(g, b, axis, block, typical=True) or b
+    return a, b
 
 
 def _merge_text_into_graphics(cells: list[Cell]) -> list[Cell]:
@@ -420,10 +472,15 @@ def _guillotine(rgb: np.ndarray, box: Box, labels: list[Box]) -> list[Box]:
     return [box]
 
 
-def _best_seam(g: np.ndarray, pos: int, axis: int, reach: int = 12) -> int | None:
-    """The row (axis 0) or column (axis 1) near ``pos`` where the content jumps most along the whole cell."""
+def _best_seam(g: np.ndarray, pos: int, axis: int, reach: int = 12, typical: bool = False) -> int | None:
+    """The row (axis 0) or column (axis 1) near ``pos`` where the content jumps most along the whole cell.
+
+    ``typical``: by the median jump along the line rather than the mean, so that a scale bar or
+    a label beside the seam, jumping far more over a part of the line, does not outweigh it.
+    """
     diff = np.abs(np.diff(g, axis=axis))  # diff[i] is the jump between i and i + 1
-    profile = diff.mean(axis=1) if axis == 0 else diff.mean(axis=0)
+    along = np.median if typical else np.mean
+    profile = along(diff, axis=1 - axis)
     lo, hi = max(1, pos - reach), min(len(profile) - 1, pos + reach)
     if hi <= lo:
         return None

@@ -372,8 +372,15 @@ def gutter_bar(rgb: np.ndarray, box: Box) -> ScaleBar | None:
     """A bar printed on the white gutter (its own layout cell), with its label read."""
     x0, y0, x1, y1 = box
     g = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-    if g.size == 0 or (x1 - x0) < max(10, 3 * (y1 - y0)) or not 2 <= y1 - y0 <= 12 or float((g <= 90).mean()) < 0.85:
+    rows, cols = np.flatnonzero((g <= 90).any(axis=1)), np.flatnonzero((g <= 90).any(axis=0))
+    if len(rows) == 0:
         return None
+    # the cell as the ink mask cut it, less its antialiased edge rows
+    x0, y0, x1, y1 = x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+    g = g[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    if (x1 - x0) < max(10, 3 * (y1 - y0)) or not 2 <= y1 - y0 <= 12 or float((g <= 90).mean()) < 0.85:
+        return None
+    box = x0, y0, x1, y1
     h, w = rgb.shape[:2]
     around = (max(0, x0 - (x1 - x0) - 10), max(0, y0 - 40), min(w, x1 + (x1 - x0) + 10), min(h, y1 + 40))
     return _read(rgb, Bar(box, "black", 1.0), around)

@@ -93,8 +93,8 @@ def _reconcile(reads: list[tuple[Length, str, float]]) -> tuple[Length, str, flo
 
 LABEL_WIDTH = 160
 """Recogniser width for scale labels ("200 nm" is 3-5 times as wide as high): half the default
-width halves the cost (the slowest real figure reads 27 label crops: 1.55 -> 1.2 s) and reads the
-same 122 of 126 label crops; on three dev journals 2 of 690 bars lost their value, none gained.
+width halves the cost (the slowest real figure reads 27 label crops: 1.55 -> 1.33 s) and reads the
+same 122 of 126 label crops; on four dev journals 4 of 930 bars lost their value, none gained.
 Subfigure labels keep the default: one letter read narrower missed one real label."""
 
 

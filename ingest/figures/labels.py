@@ -293,11 +293,23 @@ def _match_expected(ordered: list[LabelMark], expected: list[str]) -> list[Label
     # several exact reads of one label, the one placed like the figure's confident reads wins.
     confident = [m for m in ordered if m.text.lower() in want and m.score >= 0.9]
     inside_style = sum(m.inside for m in confident) > len(confident) / 2
+    # Labels stand in columns and rows: a read in line with the one read of another label (the
+    # column of "a" and "d") is likelier the label than a letter of a word in a drawing.
+    # Lines are taken first from the labels read once, then from the reads that run in order.
+    texts = [m.text.lower() for m in confident]
+    anchors = [m for m, t in zip(confident, texts, strict=True) if texts.count(t) == 1]
+    tol = max(4, int(np.median([m.box[3] - m.box[1] for m in ordered])))
+
     def merit(i: int) -> float:
-        return ordered[i].score + (0.15 if ordered[i].inside == inside_style else 0.0)
+        m = ordered[i]
+        in_line = any(abs(m.box[0] - o.box[0]) <= tol or abs(m.box[1] - o.box[1]) <= tol
+                      for o in anchors if o.text.lower() != m.text.lower())
+        return m.score + (0.15 if m.inside == inside_style else 0.0) + (0.1 if in_line else 0.0)
 
     # Of several reads of one label (an axis title's "a" besides the label "a"), the one that runs
     # in reading order with the others wins; the most meritorious otherwise.
+    in_order = _ordered_reads(ordered, want, merit)
+    anchors = [ordered[i] for i in in_order]
     in_order = _ordered_reads(ordered, want, merit)
     for i in sorted(range(len(ordered)), key=lambda i: (i not in in_order, -merit(i))):
         t = ordered[i].text.lower()

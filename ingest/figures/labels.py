@@ -403,6 +403,7 @@ def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -
     if len(read) == len(want) or len(read) < 3:
         return labels
     h, w = rgb.shape[:2]
+    cols, rows = _continued(cols, w), _continued(rows, h)
     free = [(r, c) for r in range(len(rows)) for c in range(len(cols)) if (r, c) not in places
             and cols[c] + lw <= w and rows[r] + lh <= h
             and (grey(rgb[rows[r]:rows[r] + lh, cols[c]:cols[c] + lw]) < 200).mean() > 0.02]
@@ -430,6 +431,19 @@ def grid_labels(rgb: np.ndarray, labels: list[LabelMark], expected: list[str]) -
     new = {m.text.lower() for m in placed}
     kept = [m for m in labels if m.text.lower() not in new]
     return sorted(kept + placed, key=lambda m: want.index(m.text.lower()) if m.text.lower() in want else len(want))
+
+
+def _continued(lines: list[int], size: int) -> list[int]:
+    """Grid lines run on at their spacing while a panel still fits in ``size``: in a grid of equal
+    panels, the last column (row) may be one where no label was read."""
+    steps = np.diff(lines)
+    if len(steps) == 0 or steps.max() > 1.1 * steps.min():
+        return lines
+    step = int(steps.mean())
+    out = list(lines)
+    while out[-1] + 1.9 * step <= size:
+        out.append(out[-1] + step)
+    return out
 
 
 def _lines(values: list[int], tol: int) -> list[int]:

@@ -15,7 +15,7 @@ from ingest.errors import EmptyFigureError
 from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
-from ingest.figures.labels import LabelMark, grid_labels
+from ingest.figures.labels import LabelMark, choose_labels, grid_labels
 from ingest.figures.panels import Cell, find_cells
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
@@ -170,6 +170,25 @@ def test_a_reading_off_the_labels_grid_is_taken_for_the_label_missing_there() ->
     labels = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
     assert [m.text for m in labels] == ["a", "b", "c", "d", "e", "f"]
     assert labels[4].box[:2] == (224, 219)
+
+
+def test_the_labels_grid_runs_on_to_a_column_where_no_label_was_read() -> None:
+    # c and f unread: the third column is where the first two columns' spacing puts it
+    found = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("d", 14, 219), _mark("e", 224, 219)]
+    labels = grid_labels(_three_by_two(), found, ["a", "b", "c", "d", "e", "f"])
+    assert [m.text for m in labels] == ["a", "b", "c", "d", "e", "f"]
+    assert labels[2].box[:2] == (434, 14) and labels[5].box[:2] == (434, 219)
+
+
+def test_of_two_reads_of_a_label_the_one_in_line_with_the_other_labels_wins() -> None:
+    # g and h in the gutter on the columns of a/d and b/e, and a "g" and an "h" read more
+    # confidently in the words of a drawing below them
+    rows = [_mark("a", 14, 14), _mark("b", 224, 14), _mark("c", 434, 14),
+            _mark("d", 14, 219), _mark("e", 224, 219), _mark("f", 434, 219)]
+    gutter = [_mark("g", 14, 424, 0.95), _mark("h", 224, 424, 0.95)]
+    drawing = [_mark("g", 300, 600, 1.0), _mark("h", 380, 600, 1.0)]
+    labels = choose_labels(rows + gutter + drawing, list("abcdefgh"))
+    assert [m.box[:2] for m in labels[6:]] == [(14, 424), (224, 424)]
 
 
 def test_the_labels_grid_places_nothing_where_the_count_is_ambiguous_or_the_page_is_blank() -> None:

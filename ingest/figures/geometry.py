@@ -18,6 +18,15 @@ def grey(rgb: np.ndarray) -> np.ndarray:
     return rgb.min(axis=2) if rgb.ndim == 3 else rgb
 
 
+def shrunk(ink: np.ndarray, box: Box) -> Box | None:
+    """``box`` shrunk to the True (non-zero) pixels of ``ink`` (the pixels of ``box``, same origin);
+    None when there are none."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return box[0] + int(cols[0]), box[1] + int(rows[0]), box[0] + int(cols[-1]) + 1, box[1] + int(rows[-1]) + 1
+
+
 def union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ingest import ocr
-from ingest.figures.geometry import Box, area, grey, intersection
+from ingest.figures.geometry import Box, area, grey, intersection, shrunk
 from ingest.figures.panels import Cell
 from ingest.images import rgb_array
 
@@ -180,15 +180,7 @@ def extremes(crop: np.ndarray, least: float, most: float) -> list[tuple[np.ndarr
 def _mask_box(ink: np.ndarray, window: Box, box: Box) -> Box:
     """``box`` (figure coordinates) shrunk to the ``ink`` pixels of ``window`` inside it."""
     x0, y0 = box[0] - window[0], box[1] - window[1]
-    return _shrink(ink[y0:box[3] - window[1], x0:box[2] - window[0]], box)
-
-
-def _shrink(ink: np.ndarray, box: Box) -> Box:
-    """``box`` shrunk to the True pixels of ``ink`` (its pixels, same origin); unchanged if none."""
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if len(rows) == 0:
-        return box
-    return box[0] + int(cols[0]), box[1] + int(rows[0]), box[0] + int(cols[-1]) + 1, box[1] + int(rows[-1]) + 1
+    return shrunk(ink[y0:box[3] - window[1], x0:box[2] - window[0]], box) or box
 
 
 def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark],
@@ -233,7 +225,7 @@ def ink_box(rgb: np.ndarray, box: Box) -> Box:
     if g.size < 4 or int(g.max()) - int(g.min()) < 30:
         return box
     _, binary = cv2.threshold(g, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return _shrink(binary if binary.mean() < 0.5 else 1 - binary, box)
+    return shrunk(binary if binary.mean() < 0.5 else 1 - binary, box) or box
 
 
 def _plausible(mark: LabelMark, expected: list[str] | None) -> bool:

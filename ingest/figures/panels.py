@@ -27,7 +27,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from ingest.figures.geometry import Box, area, centre_in, gaps, grey, union
+from ingest.figures.geometry import Box, area, centre_in, gaps, grey, shrunk, union
 from ingest.figures.insets import find_insets
 
 INK = 215  # grey level below which a pixel is ink (JPEG haze around white stays white)
@@ -65,18 +65,9 @@ def _runs(profile: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
-def _tight(mask: np.ndarray, box: Box) -> Box | None:
-    x0, y0, x1, y1 = box
-    sub = mask[y0:y1, x0:x1]
-    rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
-    if len(rows) == 0:
-        return None
-    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
-
-
 def xy_cut(mask: np.ndarray, box: Box, min_gap: int = 2, depth: int = 0) -> list[Box]:
     """Recursive XY-cut: split ``box`` at every band of empty rows (then columns) ≥ ``min_gap`` wide."""
-    tight = _tight(mask, box)
+    tight = shrunk(mask[box[1]:box[3], box[0]:box[2]], box)
     if tight is None:
         return []
     x0, y0, x1, y1 = tight

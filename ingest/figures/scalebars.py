@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ingest import ocr
-from ingest.figures.geometry import Box, as_box, grey
+from ingest.figures.geometry import Box, as_box, grey, shrunk
 from ingest.figures.records import ScaleBar
 from ingest.images import rgb_array
 from ingest.units import Length, parse_length
@@ -370,20 +370,18 @@ def read_bars(rgb: np.ndarray, host: Box, max_bars: int = 3, thorough: bool = Tr
 
 def gutter_bar(rgb: np.ndarray, box: Box) -> ScaleBar | None:
     """A bar printed on the white gutter (its own layout cell), with its label read."""
-    x0, y0, x1, y1 = box
-    g = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-    rows, cols = np.flatnonzero((g <= 90).any(axis=1)), np.flatnonzero((g <= 90).any(axis=0))
-    if len(rows) == 0:
-        return None
+    g = cv2.cvtColor(np.ascontiguousarray(rgb[box[1]:box[3], box[0]:box[2]]), cv2.COLOR_RGB2GRAY)
     # the cell as the ink mask cut it, less its antialiased edge rows
-    x0, y0, x1, y1 = x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
-    g = g[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    dark = shrunk(g <= 90, box)
+    if dark is None:
+        return None
+    x0, y0, x1, y1 = dark
+    g = g[y0 - box[1]:y1 - box[1], x0 - box[0]:x1 - box[0]]
     if (x1 - x0) < max(10, 3 * (y1 - y0)) or not 2 <= y1 - y0 <= 12 or float((g <= 90).mean()) < 0.85:
         return None
-    box = x0, y0, x1, y1
     h, w = rgb.shape[:2]
     around = (max(0, x0 - (x1 - x0) - 10), max(0, y0 - 40), min(w, x1 + (x1 - x0) + 10), min(h, y1 + 40))
-    return _read(rgb, Bar(box, "black", 1.0), around)
+    return _read(rgb, Bar(dark, "black", 1.0), around)
 
 
 def _unread(bar: Bar) -> ScaleBar:

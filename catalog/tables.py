@@ -113,7 +113,7 @@ def _remove_stale_tmp(path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -148,7 +148,7 @@ def write_parquet_atomic(path: Path, data: pa.Table | Iterable[pa.RecordBatch], 
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -170,7 +170,7 @@ def write_lance_atomic(path: Path, data: pa.Table | Iterable[pa.RecordBatch], sc
         ds = lance.write_dataset(reader, str(tmp), schema=schema, mode="create")
         rows = ds.count_rows()
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -168,13 +168,13 @@ def main(argv: list[str] | None = None) -> None:
     from embeddings.embed import SubfigureEmbedder as Embedder
 
     embedder = Embedder(ep["clip"]["model"], ep["clip"]["pretrained"])
-    for key, result in executor_from_params(section(params, "stage")).map(embedder, work):
+    for keys, result in executor_from_params(section(params, "stage")).map(embedder, work):
         quarantined += [quarantine_row(STAGE, p) for p in result.problems]
         rows = result.rows.get(VECTORS.name, [])
         for r in rows:
             r.update(provenance, content_hash=hashes[r["subfigure_id"]])
         tbl = upsert(lake.root, VECTORS, schema, rows, settings.batch_rows)
-        bar.update(len(batches[int(key)]))
+        bar.update(sum(len(batches[int(key)]) for key in keys))
     bar.close()
     tbl = tbl or upsert(lake.root, VECTORS, schema, [], settings.batch_rows)
     removed = delete_missing(tbl, "subfigure_id", set(hashes))

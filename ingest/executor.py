@@ -12,15 +12,19 @@ machine (``processes``), or on a Ray cluster (``ray``).
         batch_size: 4          # items per map_batches call
 
 The stage loop (``ingest.stage.Stage``) stays the one place that commits
-checkpoints, quarantines and writes the lake: an executor only maps the
-per-item function and hands back ``(key, ItemResult)`` pairs as they finish,
+checkpoints and quarantines and writes the lake: an executor only maps the
+per-item function and hands back ``(keys, ItemResult)`` pairs as they finish,
 in any order (the lake tables are sorted by key when written, so the order
-does not show). With Ray the items go through a Ray Data pipeline —
-``map_batches`` over an actor pool, the per-item function shipped once to
-each actor with the models it holds — so the same code runs on a laptop
-(a local Ray) and on a cluster. An ``InputError`` in a worker comes back as
-the item's quarantine record, as locally; any other exception stops the
-stage, and the rerun resumes from the last committed batch.
+does not show). Locally and in processes a pair is one item; with Ray it is
+one batch, its items' results merged. With Ray the items go through a Ray
+Data pipeline — ``map_batches`` over an actor pool, the per-item function
+shipped once to each actor with the models it holds — so the same code runs
+on a laptop (a local Ray) and on a cluster; and the rows of the stage's
+Lance tables (``sink``) are written by the actors as Lance fragments, only
+their metadata coming back (``catalog.fragments``). An ``InputError`` in a
+worker comes back as the item's quarantine record, as locally; any other
+exception stops the stage, and the rerun resumes from the last committed
+batch.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from ingest.errors import InputError
 
 if TYPE_CHECKING:
+    from catalog.fragments import FragmentSink
     from ingest.stage import ItemResult
 
 T = TypeVar("T")
@@ -52,17 +57,20 @@ def run_item(process: Callable[[T], ItemResult], item: T) -> ItemResult:
 
 
 class Executor(Protocol):
-    def map(self, process: Callable[[Any], ItemResult],
-            items: Sequence[tuple[str, Any]]) -> Iterator[tuple[str, ItemResult]]: ...
+    def map(self, process: Callable[[Any], ItemResult], items: Sequence[tuple[str, Any]],
+            sink: FragmentSink | None = None) -> Iterator[tuple[list[str], ItemResult]]:
+        """``process`` over ``items`` (key, item): (keys, result) as they finish. Executors that run
+        where the driver's file system is at hand return every row and leave ``sink`` unused."""
+        ...
 
 
 class LocalExecutor:
     """One item after another in this process."""
 
-    def map(self, process: Callable[[T], ItemResult],
-            items: Sequence[tuple[str, T]]) -> Iterator[tuple[str, ItemResult]]:
+    def map(self, process: Callable[[T], ItemResult], items: Sequence[tuple[str, T]],
+            sink: FragmentSink | None = None) -> Iterator[tuple[list[str], ItemResult]]:
         for key, item in items:
-            yield key, run_item(process, item)
+            yield [key], run_item(process, item)
 
 
 _worker_process: Callable[[Any], ItemResult] | None = None
@@ -92,8 +100,8 @@ class ProcessExecutor:
 
     workers: int = 2
 
-    def map(self, process: Callable[[T], ItemResult],
-            items: Sequence[tuple[str, T]]) -> Iterator[tuple[str, ItemResult]]:
+    def map(self, process: Callable[[T], ItemResult], items: Sequence[tuple[str, T]],
+            sink: FragmentSink | None = None) -> Iterator[tuple[list[str], ItemResult]]:
         if not items:
             return
         import cloudpickle
@@ -116,12 +124,13 @@ class ProcessExecutor:
                 for fut in done:
                     key = pending.pop(fut)
                     submit()
-                    yield key, fut.result()
+                    yield [key], fut.result()
 
 
 @dataclass(frozen=True)
 class RayExecutor:
-    """A Ray Data pipeline: items → map_batches(actor pool running ``process``) → results streamed back."""
+    """A Ray Data pipeline: items → map_batches(actor pool running ``process``) → results streamed back,
+    a batch at a time; the rows of the ``sink``'s tables written by the actors as Lance fragments."""
 
     address: str | None = None
     actors: int = 2
@@ -129,15 +138,19 @@ class RayExecutor:
     gpus_per_actor: float = 0
     batch_size: int = 4
 
-    def map(self, process: Callable[[T], ItemResult],
-            items: Sequence[tuple[str, T]]) -> Iterator[tuple[str, ItemResult]]:
+    def map(self, process: Callable[[T], ItemResult], items: Sequence[tuple[str, T]],
+            sink: FragmentSink | None = None) -> Iterator[tuple[list[str], ItemResult]]:
         if not items:
             return
         import ray
 
+        from ingest.stage import ItemResult
+
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
+        if sink is not None:
+            sink.prepare()
         fn = ray.put(process)
 
         class Worker:
@@ -147,8 +160,10 @@ class RayExecutor:
                 self.process = ray.get(fn)
 
             def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-                out = [pickle.dumps(run_item(self.process, pickle.loads(blob))) for blob in batch["item"]]
-                return {"key": batch["key"], "result": out}
+                result = ItemResult.merged([run_item(self.process, pickle.loads(blob)) for blob in batch["item"]])
+                if sink is not None:
+                    result.fragments = sink.write(result.rows)
+                return {"keys": [pickle.dumps([str(k) for k in batch["key"]])], "result": [pickle.dumps(result)]}
 
         rows = [{"key": key, "item": pickle.dumps(item)} for key, item in items]
         source = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * self.actors)))
@@ -156,7 +171,7 @@ class RayExecutor:
                             compute=ray.data.ActorPoolStrategy(size=self.actors),
                             num_cpus=self.cpus_per_actor, num_gpus=self.gpus_per_actor)
         for row in results.iter_rows():
-            yield str(row["key"]), pickle.loads(row["result"])
+            yield pickle.loads(row["keys"]), pickle.loads(row["result"])
 
 
 def executor_from_params(stage_params: dict[str, Any]) -> Executor:

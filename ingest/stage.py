@@ -39,6 +39,7 @@ import duckdb
 import pyarrow as pa
 from tqdm import tqdm
 
+from catalog.fragments import FragmentSink, commit_fragments
 from catalog.schema import QUARANTINE, TableSpec, conform
 from catalog.tables import Lake, write_parquet_atomic, write_table
 from ingest.config import load_params
@@ -53,13 +54,26 @@ T = TypeVar("T")
 
 @dataclass
 class ItemResult:
-    """What processing one item produced: rows per output table, and problems."""
+    """What processing one item (or a batch of items) produced: rows per output table, problems, and
+    the fragments a worker wrote of a Lance table instead of returning its rows (``catalog.fragments``)."""
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     problems: list[InputError] = field(default_factory=list)
+    fragments: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows.setdefault(table, []).append(row)
+
+    @classmethod
+    def merged(cls, results: Iterable[ItemResult]) -> ItemResult:
+        out = cls()
+        for r in results:
+            for table, rows in r.rows.items():
+                out.rows.setdefault(table, []).extend(rows)
+            out.problems += r.problems
+            for table, fragments in r.fragments.items():
+                out.fragments.setdefault(table, []).extend(fragments)
+        return out
 
 
 @dataclass
@@ -112,7 +126,7 @@ class Checkpoint:
 
     def _drop_uncommitted(self) -> None:
         committed = {m.name.removesuffix(".done") for m in self._markers()}
-        for part in self.dir.glob("part-*.parquet"):
+        for part in [*self.dir.glob("part-*.parquet"), *self.dir.glob("part-*.fragments.json")]:
             if part.name.split(".")[0] not in committed:
                 part.unlink()
 
@@ -122,19 +136,30 @@ class Checkpoint:
             done.update(json.loads(marker.read_text()))
         return done
 
-    def commit(self, rows: dict[str, pa.Table], items: list[str]) -> None:
+    def commit(self, rows: dict[str, pa.Table], items: list[str],
+               fragments: dict[str, list[str]] | None = None) -> None:
         batch = f"part-{len(self._markers()) + 1:06d}"
         for table, data in rows.items():
             write_parquet_atomic(self.dir / f"{batch}.{table}.parquet", data, data.schema)
-        tmp = self.dir / f"{batch}.done.tmp"
-        tmp.write_text(json.dumps(items))
-        os.replace(tmp, self.dir / f"{batch}.done")
+        for table, metas in (fragments or {}).items():
+            _write_text_atomic(self.dir / f"{batch}.{table}.fragments.json", json.dumps(metas))
+        _write_text_atomic(self.dir / f"{batch}.done", json.dumps(items))
 
     def parts(self, table: str) -> list[Path]:
         return sorted(self.dir.glob(f"part-*.{table}.parquet"))
 
+    def fragments(self, table: str) -> list[str]:
+        """The committed Lance fragments (metadata JSON) workers wrote of ``table``, in commit order."""
+        return [f for p in sorted(self.dir.glob(f"part-*.{table}.fragments.json")) for f in json.loads(p.read_text())]
+
     def clear(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _compact(spec: TableSpec, parts: list[Path]) -> tuple[Iterable[pa.RecordBatch], list[tuple[str, int]]]:
@@ -204,31 +229,40 @@ class Stage:
             log.info("%s: resuming; %d of %d items already committed", self.name, len(items) - len(todo), len(items))
 
         pending: dict[str, list[dict[str, Any]]] = {}
+        pending_fragments: dict[str, list[str]] = {}
         pending_items: list[str] = []
 
         def flush() -> None:
             if not pending_items:
                 return
             tables = {name: conform(rows, self._spec(name)) for name, rows in pending.items() if rows}
-            checkpoint.commit(tables, pending_items)
+            checkpoint.commit(tables, pending_items, pending_fragments)
             pending.clear()
+            pending_fragments.clear()
             pending_items.clear()
 
         bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=self.name, unit="item",
                    disable=not progress, mininterval=1.0)
-        for key, result in self.executor.map(process, todo):
+        for keys, result in self.executor.map(process, todo, self._sink()):
             for table, rows in result.rows.items():
                 pending.setdefault(table, []).extend(rows)
+            for table, fragments in result.fragments.items():
+                pending_fragments.setdefault(table, []).extend(fragments)
             for problem in result.problems:
                 log.warning("%s: quarantined %s", self.name, problem)
                 pending.setdefault(QUARANTINE.name, []).append(quarantine_row(self.name, problem))
-            pending_items.append(key)
-            bar.update()
+            pending_items.extend(keys)
+            bar.update(len(keys))
             if len(pending_items) >= self.checkpoint_every:
                 flush()
         flush()
         bar.close()
         return self._finish(checkpoint, len(items), len(items) - len(todo), start)
+
+    def _sink(self) -> FragmentSink | None:
+        """Where remote workers write the stage's Lance tables (absolute: they may run elsewhere)."""
+        lance_specs = tuple(spec for spec in self.outputs if spec.storage == "lance")
+        return FragmentSink(str((self.work_dir / "fragments").resolve()), lance_specs) if lance_specs else None
 
     def _spec(self, table: str) -> TableSpec:
         for spec in [*self.outputs, QUARANTINE]:
@@ -239,9 +273,15 @@ class Stage:
     def _finish(self, checkpoint: Checkpoint, n_items: int, resumed: int, start: float) -> StageReport:
         rows: dict[str, int] = {}
         notes: list[dict[str, Any]] = []
+        sink = self._sink()
         for spec in self.outputs:
             batches, dups = _compact(spec, checkpoint.parts(spec.name))
-            rows[spec.name] = write_table(self.lake, spec, batches)
+            fragments = checkpoint.fragments(spec.name)
+            if fragments and sink is not None:
+                rows[spec.name], dups = commit_fragments(self.lake.path(spec), spec, sink.uri(spec.name),
+                                                         fragments, extra=batches)
+            else:
+                rows[spec.name] = write_table(self.lake, spec, batches)
             if spec.name not in self.content_addressed:
                 notes += [
                     quarantine_row(
@@ -269,9 +309,7 @@ def _chain(*streams: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
 def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
     """Write a metrics JSON file (``dvc metrics show`` reads these)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    _write_text_atomic(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def stage_params(doc: str | None, argv: list[str] | None = None) -> dict[str, Any]:

@@ -53,16 +53,17 @@ def remove(paths: list[Path]) -> None:
 
 
 def kill_when(module: str, cwd: Path, params: Path, ready: Callable[[], bool], timeout: float = 300) -> None:
-    """Start ``python -m module`` and SIGKILL it as soon as ``ready()`` (polled every 5 ms)."""
+    """Start ``python -m module`` and SIGKILL it, with every process it started (its workers, a local
+    Ray), as soon as ``ready()`` (polled every 5 ms)."""
     proc = subprocess.Popen([sys.executable, "-m", module, "--params", str(params)], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     deadline = time.monotonic() + timeout
     while not ready():
         assert proc.poll() is None, f"{module} finished before it could be killed mid-run"
         assert time.monotonic() < deadline, f"{module} made no progress in {timeout} s"
         time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
 
 
@@ -87,11 +88,12 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def kill_and_resume(journal: Path, module: str, stage: str, outputs: list[str], tally: Counter[str],
-                    before: Sequence[str] = (), kill_after: int = 2, min_resumed: int = 4) -> dict[str, pa.Table]:
+                    before: Sequence[str] = (), kill_after: int = 2, min_resumed: int = 4,
+                    params_file: str = "params.yaml") -> dict[str, pa.Table]:
     """Run ``module`` uninterrupted (after the ``before`` modules, where their output is missing), keep
     its ``outputs``; delete them and the stage's checkpoints, SIGKILL a rerun once it has committed
     ``kill_after`` batches, rerun, and assert the tables are equal. Returns the resumed tables."""
-    params, lake = journal / "params.yaml", journal / "lake"
+    params, lake = journal / params_file, journal / "lake"
     for earlier, out in zip(before, ["figures.parquet", "subfigures.parquet"], strict=False):
         if not (lake / out).exists():
             run_module(earlier, journal, "--params", str(params))
@@ -124,6 +126,18 @@ def test_sigkilled_figures_stage_resumes_to_the_same_tables(journal: Path, tally
     assert resumed["subfigures.parquet"].num_rows > 10
     figures = Lake(journal / "lake").read("figures").column("figure_id").to_pylist()
     assert set(resumed["subfigures.parquet"].column("figure_id").to_pylist()) <= set(figures)
+
+
+def test_sigkilled_figures_stage_on_ray_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:
+    """On a local Ray the actors write the thumbnails as Lance fragments; the stage, its actors and its
+    Ray are killed together, and the rerun commits the fragments the killed run had checkpointed."""
+    p = yaml.safe_load((journal / "params.yaml").read_text())
+    p["stage"] |= {"executor": "ray", "ray": {"actors": 2, "cpus_per_actor": 1, "batch_size": 2}}
+    (journal / "params-ray.yaml").write_text(yaml.safe_dump(p))
+    outputs = ["subfigures.parquet", "scale_bars.parquet", "thumbnails.lance", "quarantine/figures.parquet"]
+    resumed = kill_and_resume(journal, "ingest.subfigures", "figures", outputs, tally, before=["ingest.collect"],
+                              params_file="params-ray.yaml")
+    assert resumed["thumbnails.lance"].num_rows > 10
 
 
 def test_sigkilled_spectra_stage_resumes_to_the_same_tables(journal: Path, tally: Counter[str]) -> None:

@@ -14,13 +14,12 @@ from typing import Any
 
 from catalog.duck import build_catalog_file, connect_read_only
 from catalog.schema import QUARANTINE, SUBFIGURE_INDEX, TABLES, VECTORS
-from catalog.storage import ObjectLake
-from catalog.tables import Lake, write_parquet_atomic
+from catalog.storage import AnyLake, ObjectLake, open_lake
 from ingest.config import section
 from ingest.stage import stage_params, write_metrics
 
 
-def lake_summary(lake: Lake | ObjectLake) -> dict[str, Any]:
+def lake_summary(lake: AnyLake) -> dict[str, Any]:
     """Rows per table and quarantined items per stage."""
     summary: dict[str, Any] = {"tables": {name: lake.count(name) for name in TABLES}}
     per_stage: dict[str, int] = {}
@@ -32,21 +31,22 @@ def lake_summary(lake: Lake | ObjectLake) -> dict[str, Any]:
     return summary
 
 
-def write_subfigure_index(lake: Lake) -> int:
+def write_subfigure_index(lake: AnyLake) -> int:
     """``subfigure_index.parquet``: the vectors table's filter columns, for SQL."""
     columns = SUBFIGURE_INDEX.schema.names
     table = lake.read(VECTORS.name, columns) if lake.exists(VECTORS.name) else SUBFIGURE_INDEX.empty()
-    return write_parquet_atomic(lake.path(SUBFIGURE_INDEX), table, SUBFIGURE_INDEX.schema)
+    return lake.write(SUBFIGURE_INDEX, table)
 
 
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     write_subfigure_index(lake)
-    path = build_catalog_file(lake)
+    # catalog.duckdb names local files; a lake on object storage is queried with `figlake sql --lake s3://…`.
+    where = lake.root if isinstance(lake, ObjectLake) else build_catalog_file(lake)
     summary = lake_summary(lake)
     write_metrics(Path("metrics") / "catalog.json", summary)
-    print(f"catalog: {path} — " + ", ".join(f"{k} {v}" for k, v in summary["tables"].items() if v))
+    print(f"catalog: {where} — " + ", ".join(f"{k} {v}" for k, v in summary["tables"].items() if v))
 
 
 if __name__ == "__main__":

@@ -30,15 +30,23 @@ from typing import Any
 import duckdb
 import lance
 import pyarrow as pa
+import pyarrow.fs as pafs
 from lance.fragment import FragmentMetadata, write_fragments
 
 from catalog.schema import TableSpec, conform
+from catalog.storage import AnyLake, ObjectLake, ObjectStore, is_uri
 from catalog.tables import fsync_dir
+
+
+def _options(uri: str) -> dict[str, str] | None:
+    """Lance's storage options for an s3:// URI (from this process's AWS environment), else none."""
+    return ObjectStore.from_uri(uri).lance_options if is_uri(uri) else None
 
 
 @dataclass(frozen=True)
 class FragmentSink:
-    """Where workers write the rows of a stage's Lance tables: ``<root>/<table>.lance`` (staging)."""
+    """Where workers write the rows of a stage's Lance tables: ``<root>/<table>.lance`` (staging), on
+    a shared file system or, for a lake on object storage, on the store."""
 
     root: str
     specs: tuple[TableSpec, ...]
@@ -49,8 +57,11 @@ class FragmentSink:
     def prepare(self) -> None:
         """On the driver, before the workers start: the empty staging datasets they append to."""
         for spec in self.specs:
-            if not Path(self.uri(spec.name)).exists():
-                lance.write_dataset(spec.empty(), self.uri(spec.name), schema=spec.schema)
+            try:
+                lance.dataset(self.uri(spec.name), storage_options=_options(self.root))
+            except ValueError:  # not there yet
+                lance.write_dataset(spec.empty(), self.uri(spec.name), schema=spec.schema,
+                                    storage_options=_options(self.root))
 
     def write(self, rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
         """On a worker: take the sink's tables out of ``rows``, write each as fragments, and return
@@ -59,42 +70,63 @@ class FragmentSink:
         for spec in self.specs:
             table_rows = rows.pop(spec.name, None)
             if table_rows:
-                fragments = write_fragments(conform(table_rows, spec), self.uri(spec.name), schema=spec.schema)
+                fragments = write_fragments(conform(table_rows, spec), self.uri(spec.name), schema=spec.schema,
+                                            storage_options=_options(self.root))
                 written[spec.name] = [json.dumps(f.to_json()) for f in fragments]
         return written
 
+    def clear(self) -> None:
+        """Remove the staging datasets (those on object storage; a local root goes with the work directory)."""
+        if is_uri(self.root):
+            store = ObjectStore.from_uri(self.root)
+            store.fs.delete_dir_contents(store.base, missing_dir_ok=True)
 
-def commit_fragments(target: Path, spec: TableSpec, staging: str, fragments: list[str],
+
+def commit_fragments(lake: AnyLake, spec: TableSpec, staging: str, fragments: list[str],
                      extra: Iterable[pa.RecordBatch] = ()) -> tuple[int, list[tuple[str, int]]]:
-    """Make the table at ``target`` the committed ``fragments`` (JSON metadata of fragments written
+    """Make ``lake``'s table ``spec`` the committed ``fragments`` (JSON metadata of fragments written
     into the ``staging`` dataset) plus the ``extra`` rows (a part written through the driver, as by a
     run that another executor began). Returns the row count and the keys that occurred more than once
     (with counts); all but their first occurrence are deleted.
 
     Safe to repeat after a kill at any point, and after DVC has deleted the target: the data files are
-    hard-linked (copied across file systems), so the staging dataset keeps them until the stage's work
-    directory is cleared, and a new table is assembled under one fixed name beside the target."""
+    hard-linked (copied across file systems; copied by the server on object storage), so the staging
+    dataset keeps them until the stage has finished, and a new local table is assembled under one fixed
+    name beside the target."""
     metas = [FragmentMetadata.from_json(f) for f in fragments]
     extra_rows = pa.Table.from_batches(list(extra), schema=spec.schema)
     if extra_rows.num_rows:
-        metas += write_fragments(extra_rows, staging, schema=spec.schema)
-    # An existing table takes the files and one Overwrite commit; a new one is built beside it and
-    # renamed into place, so a reader never finds a table directory without a manifest.
-    dest = target if target.exists() else target.with_name(target.name + ".tmp-fragments")
-    (dest / "data").mkdir(parents=True, exist_ok=True)
-    for meta in metas:
-        for data_file in meta.files:
-            src, dst = Path(staging) / "data" / data_file.path, dest / "data" / data_file.path
-            if not dst.exists():
-                _link_or_copy(src, dst)
-    ds = lance.LanceDataset.commit(str(dest), lance.LanceOperation.Overwrite(spec.schema, metas))
+        metas += write_fragments(extra_rows, staging, schema=spec.schema, storage_options=_options(staging))
+    files = [data_file.path for meta in metas for data_file in meta.files]
+    target: Path | None = None
+    if isinstance(lake, ObjectLake):
+        # On the store a Lance table without a manifest reads as absent, so the files go straight into
+        # the target; CopyObject copies them on the server, no bytes through this machine.
+        dest, options, fs = lake.lance_uri(spec.name), lake.store.lance_options, lake.store.fs
+        source = ObjectStore.from_uri(staging)
+        for name in files:
+            dst = lake.store.path(f"{spec.file_name()}/data/{name}")
+            if fs.get_file_info(dst).type != pafs.FileType.File:
+                fs.copy_file(source.path(f"data/{name}"), dst)
+    else:
+        # An existing table takes the files and one Overwrite commit; a new one is built beside it and
+        # renamed into place, so a reader never finds a table directory without a manifest.
+        target = lake.path(spec)
+        local = target if target.exists() else target.with_name(target.name + ".tmp-fragments")
+        (local / "data").mkdir(parents=True, exist_ok=True)
+        for name in files:
+            if not (local / "data" / name).exists():
+                _link_or_copy(Path(staging) / "data" / name, local / "data" / name)
+        dest, options = str(local), None
+    ds = lance.LanceDataset.commit(dest, lance.LanceOperation.Overwrite(spec.schema, metas), storage_options=options)
     repeats = _delete_repeats(ds, spec.key)
     if len(ds.get_fragments()) > 1:
         ds.optimize.compact_files()
-    if dest != target:
+    if target is not None and dest != str(target):
         os.replace(dest, target)
         fsync_dir(target.parent)
-    ds = lance.dataset(str(target))
+        dest = str(target)
+    ds = lance.dataset(dest, storage_options=options)
     # The replaced table's files and the pre-compaction fragments are unreachable now.
     ds.cleanup_old_versions(older_than=timedelta(0), delete_unverified=True)
     return ds.count_rows(), repeats

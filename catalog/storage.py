@@ -27,8 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -39,8 +41,8 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from catalog.schema import QUARANTINE, TABLES
-from catalog.tables import TMP_MARK, Lake, image_reader
+from catalog.schema import QUARANTINE, TABLES, TableSpec
+from catalog.tables import TMP_MARK, Lake, as_batches, image_reader, write_parquet_atomic
 
 
 class StorageError(Exception):
@@ -83,6 +85,15 @@ class ObjectStore:
 
     def path(self, rel: str) -> str:
         return f"{self.base}/{rel}"
+
+    def upload(self, local: Path, rel: str) -> None:
+        """One file to one object (visible once the upload completes)."""
+        try:
+            with local.open("rb") as src, self.fs.open_output_stream(self.path(rel)) as dst:
+                while chunk := src.read(8 << 20):
+                    dst.write(chunk)
+        except OSError as e:
+            raise StorageError(f"{self.uri}/{rel}: upload failed ({e})") from e
 
     def files(self) -> dict[str, pafs.FileInfo]:
         """Every object under the root: relative path → info (empty when there is none)."""
@@ -155,12 +166,7 @@ def publish(lake: Lake, uri: str, progress: Callable[[int, int], None] | None = 
     report.unchanged = len(local) - len(todo)
     for i, rel in enumerate(todo):
         path, size, _ = local[rel]
-        try:
-            with path.open("rb") as src, store.fs.open_output_stream(store.path(rel)) as dst:
-                while chunk := src.read(8 << 20):
-                    dst.write(chunk)
-        except OSError as e:
-            raise StorageError(f"{store.uri}/{rel}: upload failed ({e})") from e
+        store.upload(path, rel)
         report.uploaded += 1
         report.bytes_uploaded += size
         if progress:
@@ -213,7 +219,7 @@ class ObjectLake:
         return pads.dataset(paths, schema=spec.schema, format="parquet", filesystem=self.store.fs)
 
     def lance(self, table: str) -> lance.LanceDataset:
-        return lance.dataset(f"{self.store.uri}/{self._rel(table)}", storage_options=self.store.lance_options)
+        return lance.dataset(self.lance_uri(table), storage_options=self.store.lance_options)
 
     def image_reader(self) -> Callable[[str], bytes | None]:
         return image_reader(self.lance("images") if self.exists("images") else None)
@@ -225,6 +231,35 @@ class ObjectLake:
         if spec.storage == "lance":
             return self.lance(table).to_table(columns=columns)
         return self.dataset(table).to_table(columns=columns)
+
+    def lance_uri(self, table: str) -> str:
+        return f"{self.store.uri}/{self._rel(table)}"
+
+    def write(self, spec: TableSpec, data: pa.Table | Iterable[pa.RecordBatch]) -> int:
+        """Replace a table with ``data`` in place on the store (what a stage run against an s3:// lake
+        root does). Lance: a new version, committed atomically by Lance's object-store protocol, the
+        old versions' files reclaimed. Parquet: see ``_put_parquet``."""
+        if spec.storage == "lance":
+            reader = pa.RecordBatchReader.from_batches(spec.schema, as_batches(data, spec.schema))
+            ds = lance.write_dataset(reader, self.lance_uri(spec.name), schema=spec.schema,
+                                     mode="overwrite" if self.exists(spec.name) else "create",
+                                     storage_options=self.store.lance_options)
+            ds.cleanup_old_versions(older_than=timedelta(0), delete_unverified=True)
+            return ds.count_rows()
+        return self._put_parquet(self._rel(spec.name), data, spec.schema)
+
+    def write_quarantine(self, stage: str, data: pa.Table | Iterable[pa.RecordBatch]) -> int:
+        return self._put_parquet(f"quarantine/{stage}.parquet", data, QUARANTINE.schema)
+
+    def _put_parquet(self, rel: str, data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema) -> int:
+        """Written whole to a local temporary file first, then uploaded as one object: S3 shows an
+        object only once its upload completes, so readers see the old table or the whole new one, and
+        an upload cut short (a killed stage) leaves the old one."""
+        with tempfile.TemporaryDirectory(prefix="figlake-put-") as tmp:
+            local = Path(tmp) / "table.parquet"
+            rows = write_parquet_atomic(local, data, schema)
+            self.store.upload(local, rel)
+        return rows
 
     def count(self, table: str) -> int:
         if not self.exists(table):

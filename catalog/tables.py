@@ -77,6 +77,13 @@ class Lake:
         """A function from an image's sha256 to its bytes, by random access into ``images.lance``."""
         return image_reader(self.lance("images") if self.exists("images") else None)
 
+    def write(self, spec: TableSpec, data: pa.Table | Iterable[pa.RecordBatch]) -> int:
+        """Replace a table with ``data``, atomically; returns the rows written."""
+        return write_table(self, spec, data)
+
+    def write_quarantine(self, stage: str, data: pa.Table | Iterable[pa.RecordBatch]) -> int:
+        return write_parquet_atomic(self.quarantine_path(stage), data, QUARANTINE.schema)
+
     def count(self, table: str) -> int:
         spec = TABLES[table]
         if not self.exists(table):
@@ -121,7 +128,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _as_batches(data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterable[pa.RecordBatch]:
+def as_batches(data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterable[pa.RecordBatch]:
     if isinstance(data, pa.Table):
         yield from data.cast(schema).to_batches()
         return
@@ -141,7 +148,7 @@ def write_parquet_atomic(path: Path, data: pa.Table | Iterable[pa.RecordBatch], 
     rows = 0
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for batch in _as_batches(data, schema):
+            for batch in as_batches(data, schema):
                 if batch.num_rows:
                     writer.write_batch(batch)
                     rows += batch.num_rows
@@ -159,7 +166,7 @@ def write_lance_atomic(path: Path, data: pa.Table | Iterable[pa.RecordBatch], sc
     """Write a Lance dataset at ``path`` atomically (new: temp dir + rename; existing: one commit)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(path)
-    reader = pa.RecordBatchReader.from_batches(schema, _as_batches(data, schema))
+    reader = pa.RecordBatchReader.from_batches(schema, as_batches(data, schema))
     if path.exists():
         ds = lance.write_dataset(reader, str(path), schema=schema, mode="overwrite")
         # Earlier versions are unreachable after an overwrite; reclaim their space.

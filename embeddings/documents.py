@@ -11,10 +11,14 @@ one, else by its parent's.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from catalog.tables import Lake
+import lance
+
+from catalog.storage import AnyLake, open_lake
 from ingest.captions.keywords import TECHNIQUE_NAMES
 from ingest.captions.keywords import techniques as techniques_in
 
@@ -51,10 +55,41 @@ def _unique(*lists: list[str] | None) -> list[str]:
     return list(dict.fromkeys(x for lst in lists for x in (lst or []) if x))
 
 
-def thumbnail_bytes(lake: Lake) -> dict[str, bytes]:
+def thumbnail_bytes(lake: AnyLake) -> dict[str, bytes]:
     """subfigure_id → its thumbnail JPEG, as the figures stage wrote it."""
     t = lake.read("thumbnails", ["subfigure_id", "bytes"])
     return dict(zip(t.column("subfigure_id").to_pylist(), t.column("bytes").to_pylist(), strict=True))
+
+
+def thumbnail_digests(lake: AnyLake) -> tuple[dict[str, tuple[int, str]], int | None]:
+    """subfigure_id → (row position in the thumbnails table, sha256 of its JPEG), and the version read.
+    Streamed, so the embed stage's driver never holds the images (100 GB at 10M subfigures): its workers
+    read them by position (``thumbnails_at``)."""
+    if not lake.exists("thumbnails"):
+        return {}, None
+    ds = lake.lance("thumbnails")
+    out: dict[str, tuple[int, str]] = {}
+    position = 0
+    for batch in ds.to_batches(columns=["subfigure_id", "bytes"], batch_size=512):
+        for sid, data in zip(batch.column("subfigure_id").to_pylist(), batch.column("bytes").to_pylist(), strict=True):
+            out.setdefault(sid, (position, hashlib.sha256(data or b"").hexdigest()))
+            position += 1
+    return out, ds.version
+
+
+@cache
+def _thumbnails(root: str, version: int) -> lance.LanceDataset:
+    return open_lake(root).lance("thumbnails").checkout_version(version)
+
+
+def thumbnails_at(root: str, version: int | None, positions: list[int | None]) -> list[bytes | None]:
+    """The thumbnails at these row positions of the lake's thumbnails table as of ``version`` (None: none)."""
+    found = [p for p in positions if p is not None]
+    if version is None or not found:
+        return [None] * len(positions)
+    data = _thumbnails(root, version).take(found, columns=["bytes"]).column("bytes").to_pylist()
+    by_position = dict(zip(found, data, strict=True))
+    return [None if p is None else by_position[p] for p in positions]
 
 
 def expand_acronyms(text: str) -> str:
@@ -65,7 +100,7 @@ def expand_acronyms(text: str) -> str:
     return f"{text} ({'; '.join(names)})" if names else text
 
 
-def subfigure_docs(lake: Lake) -> list[SubfigureDoc]:
+def subfigure_docs(lake: AnyLake) -> list[SubfigureDoc]:
     """Every subfigure of the lake, with its texts and filter columns."""
     subs = lake.read("subfigures").to_pylist()
     segments = {(s["figure_id"], s["label"]): s for s in lake.read("caption_segments").to_pylist()}

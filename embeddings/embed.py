@@ -19,8 +19,10 @@ which vector search never returns).
 
 Batches of subfigures are embedded by the stage's executor (``stage.executor``:
 worker processes on this machine, this process, or a Ray actor pool; each worker
-loads the models once — ``SubfigureEmbedder``); the driver upserts each batch as
-it comes back.
+loads the models once — ``SubfigureEmbedder`` — and reads the thumbnails it
+needs from the lake by row position, so the driver only streams them once to
+hash them). The driver upserts each batch as it comes back; on Ray the actors
+upsert their own batches, so no vector passes through the driver either.
 """
 
 from __future__ import annotations
@@ -39,15 +41,23 @@ import numpy as np
 from tqdm import tqdm
 
 from catalog.schema import QUARANTINE, SPECTRUM_VECTORS, VECTORS, conform
-from catalog.tables import Lake, write_parquet_atomic
+from catalog.storage import AnyLake, ObjectLake, open_lake
 from embeddings.clip import LOCAL_DIR, WEIGHTS_FILE, ClipEncoder, load_clip
-from embeddings.documents import SubfigureDoc, subfigure_docs, thumbnail_bytes
-from embeddings.index import IndexSettings, delete_missing, ensure_indexes, existing_hashes, upsert, vector_schema
+from embeddings.documents import SubfigureDoc, subfigure_docs, thumbnail_digests, thumbnails_at
+from embeddings.index import (
+    IndexSettings,
+    delete_missing,
+    ensure_indexes,
+    existing_hashes,
+    open_table,
+    upsert,
+    vector_schema,
+)
 from embeddings.spectra import GRID, SPECTRUM_DIM, SpectrumError, spectrum_vector
 from embeddings.text import TEXT_DIM, embed_texts
 from ingest.config import section
 from ingest.errors import CorruptImageError, InputError
-from ingest.executor import executor_from_params
+from ingest.executor import RayExecutor, executor_from_params
 from ingest.images import decode_rgb
 from ingest.provenance import extractor, params_hash
 from ingest.stage import ItemResult, quarantine_row, report_metrics, stage_params
@@ -103,20 +113,36 @@ def clip_model(model: str, pretrained: str | None) -> ClipEncoder:
 
 @dataclass(frozen=True)
 class SubfigureEmbedder:
-    """The per-batch function an executor maps: (docs, their thumbnails) → vectors rows. It names its
-    model rather than holding it, so shipping it to a Ray actor costs nothing; the actor loads it once."""
+    """The per-batch function an executor maps: (docs, their thumbnails' row positions, their content
+    hashes) → vectors rows. It names its model and lake rather than holding them, so shipping it to a
+    Ray actor costs nothing; each worker loads the model once and reads the thumbnails it needs itself.
+    With ``upsert`` (on Ray) it also writes its rows into the lake's vectors table — concurrent keyed
+    upserts, which Lance commits safely — and returns only its problems."""
 
     model: str
     pretrained: str | None
+    lake_root: str
+    thumbnails_version: int | None
+    provenance: dict[str, str]
+    upsert: bool = False
+    batch_rows: int = 256
 
-    def __call__(self, batch: tuple[list[SubfigureDoc], list[bytes | None]]) -> ItemResult:
-        docs, thumbs = batch
+    def __call__(self, batch: tuple[list[SubfigureDoc], list[int | None], list[str]]) -> ItemResult:
+        docs, positions, hashes = batch
+        thumbs = thumbnails_at(self.lake_root, self.thumbnails_version, positions)
         by_id = {d.subfigure_id: t for d, t in zip(docs, thumbs, strict=True)}
-        rows, problems = embed_subfigures(docs, by_id.get, clip_model(self.model, self.pretrained))
+        clip = clip_model(self.model, self.pretrained)
+        rows, problems = embed_subfigures(docs, by_id.get, clip)
+        for row, content_hash in zip(rows, hashes, strict=True):
+            row.update(self.provenance, content_hash=content_hash)
+        if self.upsert:
+            upsert(self.lake_root, VECTORS, vector_schema(VECTORS, {"image_vector": clip.dim, "text_vector": TEXT_DIM}),
+                   rows, self.batch_rows)
+            return ItemResult(problems=problems)
         return ItemResult(rows={VECTORS.name: rows}, problems=problems)
 
 
-def spectrum_rows(lake: Lake, docs: list[SubfigureDoc]) -> tuple[list[dict[str, Any]], list[InputError]]:
+def spectrum_rows(lake: AnyLake, docs: list[SubfigureDoc]) -> tuple[list[dict[str, Any]], list[InputError]]:
     """Rows of the spectrum_vectors table (without provenance), with their subfigures' filter columns."""
     spectra = lake.read("spectra", ["spectrum_id", "subfigure_id", "series_index", "x", "y", "x_unit", "color"])
     by_id = {d.subfigure_id: d for d in docs}
@@ -142,41 +168,45 @@ def spectrum_rows(lake: Lake, docs: list[SubfigureDoc]) -> tuple[list[dict[str, 
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     ep = section(params, "embed")
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     settings = IndexSettings.from_params(ep["index"])
     start = time.perf_counter()
     clip = clip_model(ep["clip"]["model"], ep["clip"]["pretrained"])
     model_id = model_identity(ep["clip"]["model"], ep["clip"]["pretrained"])
-    thumbs = thumbnail_bytes(lake).get
+    digests, thumbnails_version = thumbnail_digests(lake)
     phash = params_hash({"clip": ep["clip"]["model"], "pretrained": ep["clip"]["pretrained"], "model": model_id})
     provenance = {"extractor": extractor("embeddings"), "params_hash": phash}
     quarantined: list[dict[str, Any]] = []
 
     # Subfigures: embed what is new or changed, batch by batch.
     docs = subfigure_docs(lake)
-    hashes = {d.subfigure_id: _hash(model_id, d.filters(), d.describe,
-                                    hashlib.sha256(thumbs(d.subfigure_id) or b"").hexdigest()) for d in docs}
+    no_thumbnail = (None, hashlib.sha256(b"").hexdigest())
+    hashes = {d.subfigure_id: _hash(model_id, d.filters(), d.describe, digests.get(d.subfigure_id, no_thumbnail)[1])
+              for d in docs}
     old = existing_hashes(lake.root, VECTORS)
     todo = [d for d in docs if old.get(d.subfigure_id) != hashes[d.subfigure_id]]
     schema = vector_schema(VECTORS, {"image_vector": clip.dim, "text_vector": TEXT_DIM})
     bar = tqdm(total=len(docs), initial=len(docs) - len(todo), desc="embed subfigures", unit="subfigure")
-    tbl = None
     batches = [todo[i:i + settings.batch_rows] for i in range(0, len(todo), settings.batch_rows)]
-    work = [(str(i), (b, [thumbs(d.subfigure_id) for d in b])) for i, b in enumerate(batches)]
+    work = [(str(i), (b, [digests.get(d.subfigure_id, no_thumbnail)[0] for d in b],
+                      [hashes[d.subfigure_id] for d in b])) for i, b in enumerate(batches)]
+    executor = executor_from_params(section(params, "stage"))
+    # The table first (created, or rebuilt for another vector size), so that Ray actors only upsert.
+    tbl = upsert(lake.root, VECTORS, schema, [], settings.batch_rows)
     # By its importable name: run as ``python -m embeddings.embed`` this module is ``__main__``, which a
     # Ray worker cannot import.
     from embeddings.embed import SubfigureEmbedder as Embedder
 
-    embedder = Embedder(ep["clip"]["model"], ep["clip"]["pretrained"])
-    for keys, result in executor_from_params(section(params, "stage")).map(embedder, work):
+    root = lake.root if isinstance(lake, ObjectLake) else str(lake.root.resolve())  # the actors' cwd may differ
+    embedder = Embedder(ep["clip"]["model"], ep["clip"]["pretrained"], root, thumbnails_version, provenance,
+                        upsert=isinstance(executor, RayExecutor), batch_rows=settings.batch_rows)
+    for keys, result in executor.map(embedder, work):
         quarantined += [quarantine_row(STAGE, p) for p in result.problems]
-        rows = result.rows.get(VECTORS.name, [])
-        for r in rows:
-            r.update(provenance, content_hash=hashes[r["subfigure_id"]])
-        tbl = upsert(lake.root, VECTORS, schema, rows, settings.batch_rows)
+        if rows := result.rows.get(VECTORS.name):
+            upsert(lake.root, VECTORS, schema, rows, settings.batch_rows)
         bar.update(sum(len(batches[int(key)]) for key in keys))
     bar.close()
-    tbl = tbl or upsert(lake.root, VECTORS, schema, [], settings.batch_rows)
+    tbl = open_table(lake.root, VECTORS)
     removed = delete_missing(tbl, "subfigure_id", set(hashes))
     sub_index = ensure_indexes(tbl, settings)
     subfigure_seconds = time.perf_counter() - start
@@ -194,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     spec_removed = delete_missing(stbl, "spectrum_id", {r["spectrum_id"] for r in rows})
     spec_index = ensure_indexes(stbl, settings)
 
-    write_parquet_atomic(lake.quarantine_path(STAGE), conform(quarantined, QUARANTINE), QUARANTINE.schema)
+    lake.write_quarantine(STAGE, conform(quarantined, QUARANTINE))
     report_metrics(STAGE, {
         "subfigures": len(docs), "embedded": len(todo), "unchanged": len(docs) - len(todo), "removed": removed,
         "image_dim": clip.dim, "text_dim": TEXT_DIM, "image_model": ep["clip"]["model"],

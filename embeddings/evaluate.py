@@ -44,7 +44,7 @@ from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
 from catalog.schema import VECTORS
-from catalog.tables import Lake
+from catalog.storage import AnyLake, open_lake
 from embeddings.index import open_table
 from embeddings.search import Searcher, SearchSettings
 from embeddings.spectra import spectrum_vector
@@ -67,7 +67,7 @@ def _iou(a: dict[str, int], b: list[int]) -> float:
     return inter / union if union else 0.0
 
 
-def true_classes(lake: Lake, synth: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+def true_classes(lake: AnyLake, synth: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     """(lake subfigure_id → true class, [(figure_id, label, true subcaption)]) for the synthetic journal."""
     figures = {Path(f["image_source"] or "").stem: f["figure_id"]
                for f in lake.read("figures", ["figure_id", "image_source"]).to_pylist()}
@@ -128,7 +128,7 @@ def class_precision(searcher: Searcher, queries: dict[str, str], classes: dict[s
     return {"mean": round(float(np.mean(values)), 4), "min": min(values), "per_query": per}
 
 
-def image_precision(lake: Lake, searcher: Searcher, classes: dict[str, str]) -> dict[str, Any]:
+def image_precision(lake: AnyLake, searcher: Searcher, classes: dict[str, str]) -> dict[str, Any]:
     tbl = open_table(lake.root, VECTORS)
     assert tbl is not None, "evaluate_search runs after embed"
     t = tbl.to_lance().to_table(columns=["subfigure_id", "image_vector"], filter=SYNTH_WHERE).to_pylist()
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     ep = section(params, "embed")
     ev = ep["evaluate"]
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     searcher = Searcher(lake.root, clip_model=ep["clip"]["model"], clip_pretrained=ep["clip"]["pretrained"],
                         settings=SearchSettings.from_params(ep["search"]))
     classes, captions = true_classes(lake, Path(section(params, "sources.synth.path")))

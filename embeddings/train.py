@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from catalog.tables import Lake
+from catalog.storage import AnyLake, open_lake
 from embeddings.clip import LOCAL_DIR, DomainSettings, train_domain
 from embeddings.documents import expand_acronyms, subfigure_docs, thumbnail_bytes
 from ingest.config import section
@@ -44,7 +44,7 @@ def domain_settings(p: dict) -> DomainSettings:
                           seed=int(p["seed"]), threads=int(p["threads"]))
 
 
-def thumbnails(lake: Lake) -> dict[str, Image.Image]:
+def thumbnails(lake: AnyLake) -> dict[str, Image.Image]:
     """subfigure_id → its thumbnail, decoded (thumbnails are JPEGs the figures stage wrote: trusted)."""
     return {sid: Image.open(io.BytesIO(b)).convert("RGB") for sid, b in thumbnail_bytes(lake).items()}
 
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     cp = section(params, "embed.clip")
     out = Path(cp["train"]["out"])
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     settings = domain_settings(cp["train"])
     thumbs = thumbnails(lake)
     pairs = [(thumbs[d.subfigure_id], d.describe) for d in subfigure_docs(lake)

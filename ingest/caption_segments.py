@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schema import CAPTION_SEGMENTS, FIGURES
-from catalog.tables import Lake
+from catalog.storage import open_lake
 from ingest.captions import distribute_caption
 from ingest.captions.keywords import materials, query_keywords, techniques
 from ingest.config import section
@@ -62,7 +62,7 @@ def segment_rows(figure_id: str, caption: str, families: list[tuple[str, ...]], 
 
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     p = section(params, "captions")
     phash = params_hash(p)
     families = keyword_families(p.get("query"))

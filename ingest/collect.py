@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schema import ARTICLES, FIGURES, IMAGES
-from catalog.tables import Lake
+from catalog.storage import open_lake
 from ingest.config import section
 from ingest.errors import InputError
 from ingest.images import ImageBlob, inspect_image
@@ -108,7 +108,7 @@ def collect_local_page(path: Path, image_limits: dict[str, int], phash: str, sou
 
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     local = section(params, "sources.local")
     limits = {"max_pixels": int(section(params, "images.max_pixels")),
               "max_bytes": int(section(params, "images.max_bytes"))}

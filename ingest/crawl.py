@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schema import QUARANTINE, conform
-from catalog.tables import Lake, write_parquet_atomic
+from catalog.storage import open_lake
 from ingest.config import load_params, section
 from ingest.sources.crawl import REDISTRIBUTABLE, Crawler, CrawlState, crawl_metrics
 from ingest.sources.http import HttpSettings, PoliteClient
@@ -61,14 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     params = load_params(args.params)
     web = section(params, "sources.web")
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     out = Path(web["out"])
     out.mkdir(parents=True, exist_ok=True)
     query_file = args.query or web.get("query")
     start = time.monotonic()
     if not query_file:
         print("crawl: no query configured (sources.web.query); nothing to crawl")
-        write_parquet_atomic(lake.quarantine_path(STAGE), QUARANTINE.empty(), QUARANTINE.schema)
+        lake.write_quarantine(STAGE, QUARANTINE.empty())
         write_metrics(Path("metrics") / f"{STAGE}.json", {"query": None, "fetched": 0})
         return
     query = load_query(query_file)
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
                       tuple(web.get("image_licenses") or REDISTRIBUTABLE), api_keys(web))
     report = crawler.run(progress=not args.no_progress)
     rows = [{"stage": STAGE, **f, "at": datetime.fromisoformat(f["at"])} for f in state.failures()]
-    write_parquet_atomic(lake.quarantine_path(STAGE), conform(rows, QUARANTINE), QUARANTINE.schema)
+    lake.write_quarantine(STAGE, conform(rows, QUARANTINE))
     metrics = {"query": query.name, **crawl_metrics(report, time.monotonic() - start)}
     write_metrics(Path("metrics") / f"{STAGE}.json", metrics)
     print("crawl:", metrics)

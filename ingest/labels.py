@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schema import ARTICLES, CAPTION_SEGMENTS, FIGURES, LABELS, conform
-from catalog.tables import Lake, write_table
+from catalog.storage import open_lake
 from ingest.captions.nlp import content_words
 from ingest.captions.topics import abstract_labels, caption_labels, topic, train
 from ingest.config import section
@@ -35,7 +35,7 @@ def subfigure_id(figure_id: str, label: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "labels")
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     segments = lake.read(CAPTION_SEGMENTS.name).to_pylist()
     figures = lake.read(FIGURES.name, ["figure_id", "article_id"]).to_pylist()
     article_of = {f["figure_id"]: f["article_id"] for f in figures}
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
             "params_hash": phash,
         })
     rows.sort(key=lambda r: r["subfigure_id"])
-    n = write_table(lake, LABELS, conform(rows, LABELS))
+    n = lake.write(LABELS, conform(rows, LABELS))
     metrics = {"rows": n, "articles": len(article_ids), "vocabulary": len(models.w2v.wv),
                "articles_with_topic": sum(1 for t in topics.values() if t[0]),
                "topic_threshold": float(p["topic_threshold"])}

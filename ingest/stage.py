@@ -41,7 +41,8 @@ from tqdm import tqdm
 
 from catalog.fragments import FragmentSink, commit_fragments
 from catalog.schema import QUARANTINE, TableSpec, conform
-from catalog.tables import Lake, write_parquet_atomic, write_table
+from catalog.storage import AnyLake, ObjectLake
+from catalog.tables import write_parquet_atomic
 from ingest.config import load_params
 from ingest.errors import InputError
 from ingest.executor import Executor, LocalExecutor
@@ -188,12 +189,13 @@ def _compact(spec: TableSpec, parts: list[Path]) -> tuple[Iterable[pa.RecordBatc
 
 
 class Stage:
-    """A named stage writing ``outputs`` into ``lake``, resumable via ``work_root``."""
+    """A named stage writing ``outputs`` into ``lake`` (a folder, or an s3:// root written in place),
+    resumable via ``work_root`` (a local or shared folder: checkpoints stay on a file system)."""
 
     def __init__(
         self,
         name: str,
-        lake: Lake,
+        lake: AnyLake,
         outputs: Sequence[TableSpec],
         params: dict[str, Any],
         work_root: Path,
@@ -260,9 +262,14 @@ class Stage:
         return self._finish(checkpoint, len(items), len(items) - len(todo), start)
 
     def _sink(self) -> FragmentSink | None:
-        """Where remote workers write the stage's Lance tables (absolute: they may run elsewhere)."""
+        """Where remote workers write the stage's Lance tables: the work directory (absolute, as they may
+        run elsewhere), or beside the tables when the lake is on object storage."""
         lance_specs = tuple(spec for spec in self.outputs if spec.storage == "lance")
-        return FragmentSink(str((self.work_dir / "fragments").resolve()), lance_specs) if lance_specs else None
+        if not lance_specs:
+            return None
+        root = f"{self.lake.root}/_staging/{self.name}" if isinstance(self.lake, ObjectLake) else str(
+            (self.work_dir / "fragments").resolve())
+        return FragmentSink(root, lance_specs)
 
     def _spec(self, table: str) -> TableSpec:
         for spec in [*self.outputs, QUARANTINE]:
@@ -278,10 +285,10 @@ class Stage:
             batches, dups = _compact(spec, checkpoint.parts(spec.name))
             fragments = checkpoint.fragments(spec.name)
             if fragments and sink is not None:
-                rows[spec.name], dups = commit_fragments(self.lake.path(spec), spec, sink.uri(spec.name),
-                                                         fragments, extra=batches)
+                rows[spec.name], dups = commit_fragments(self.lake, spec, sink.uri(spec.name), fragments,
+                                                         extra=batches)
             else:
-                rows[spec.name] = write_table(self.lake, spec, batches)
+                rows[spec.name] = self.lake.write(spec, batches)
             if spec.name not in self.content_addressed:
                 notes += [
                     quarantine_row(
@@ -294,10 +301,10 @@ class Stage:
         quarantine_parts = checkpoint.parts(QUARANTINE.name)
         batches, _ = _compact(QUARANTINE, quarantine_parts)
         extra = conform(notes, QUARANTINE).to_batches() if notes else []
-        quarantined = write_parquet_atomic(
-            self.lake.quarantine_path(self.name), _chain(batches, extra), QUARANTINE.schema
-        )
+        quarantined = self.lake.write_quarantine(self.name, _chain(batches, extra))
         checkpoint.clear()
+        if sink is not None:
+            sink.clear()  # after the checkpoint: a kill between the two leaves garbage, never a lost file
         return StageReport(self.name, n_items, resumed, rows, quarantined, time.monotonic() - start)
 
 

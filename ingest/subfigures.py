@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from catalog.schema import FIGURES, SCALE_BARS, SUBFIGURES, THUMBNAILS
-from catalog.tables import Lake
+from catalog.storage import open_lake
 from ingest.caption_segments import keyword_families
 from ingest.captions import distribute_caption
 from ingest.captions.keywords import query_keywords
@@ -113,7 +113,7 @@ def figure_rows(figure: dict[str, Any], sep: Separation, rgb: np.ndarray, famili
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "figures")
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     classify = PanelClassifier.load(Path(p["classifier"]["model"]))
     families = keyword_families(section(params, "captions").get("query"))
     # figures.evaluate only configures the benchmark: changing it must not rebuild the lake.

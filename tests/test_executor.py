@@ -211,3 +211,21 @@ def test_embed_stage_on_ray_writes_the_same_vectors(tmp_path: Path, tiny_clip: P
     for col in ("image_vector", "text_vector"):
         assert np.allclose(np.array(ray.column(col).to_pylist()), np.array(local.column(col).to_pylist()),
                            atol=1e-5)
+
+    # What a Ray actor does with a batch: read its thumbnails by position, upsert its vectors itself,
+    # and send back no rows.
+    from embeddings.clip import LOCAL_DIR
+    from embeddings.documents import subfigure_docs, thumbnail_digests
+    from embeddings.embed import SubfigureEmbedder
+
+    lake = Lake(tmp_path / "ray" / "lake")
+    digests, version = thumbnail_digests(lake)
+    docs = [d for d in subfigure_docs(lake) if d.subfigure_id in digests][:2]
+    embedder = SubfigureEmbedder(LOCAL_DIR + str(tiny_clip), None, str(lake.root), version,
+                                 {"extractor": "test", "params_hash": "test"}, upsert=True)
+    result = embedder((docs, [digests[d.subfigure_id][0] for d in docs], ["new-1", "new-2"]))
+    assert result.rows == {} and result.problems == []
+    stored = lance.dataset(lake.root / "vectors.lance").to_table(columns=["subfigure_id", "content_hash"]).to_pylist()
+    assert {r["subfigure_id"]: r["content_hash"] for r in stored if r["content_hash"].startswith("new")} == {
+        docs[0].subfigure_id: "new-1", docs[1].subfigure_id: "new-2"}
+    assert len(stored) == 12

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.schema import SPECTRA, SUBFIGURES
-from catalog.tables import Lake
+from catalog.storage import open_lake
 from ingest.config import section
 from ingest.executor import executor_from_params
 from ingest.images import figure_image_reader
@@ -60,7 +60,7 @@ def _digitizable(b: dict[str, int]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "spectra")
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     method = str(p["method"])
     phash = params_hash(p)
     max_pixels = int(section(params, "images.max_pixels"))

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.schema import FIGURES, STEM_LIBRARY, STEM_MATCHES, SUBFIGURES
-from catalog.tables import Lake
+from catalog.storage import AnyLake, open_lake
 from ingest.config import section
 from ingest.stage import stage_params, write_metrics
 from ingest.stem.library import LibrarySpec, library_structures, render_entry, views_of
@@ -137,7 +137,7 @@ def _iou(a: list[int], b: dict[str, int]) -> float:
     return inter / union if union else 0.0
 
 
-def journal_matches(lake: Lake, synth: Path) -> dict[str, Any]:
+def journal_matches(lake: AnyLake, synth: Path) -> dict[str, Any]:
     """The lake's stem_matches for the synthetic journal's HAADF panels, against their truth."""
     truth_dir = synth / "truth"
     if not truth_dir.is_dir() or not lake.exists(STEM_MATCHES.name):
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "stem.evaluate")
     spec = LibrarySpec.from_params(section(params, "stem.library"))
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     library = lake.read(STEM_LIBRARY.name)
     test = library.filter(pc.equal(library["split"], "test"))
     images = library_images(test)

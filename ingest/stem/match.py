@@ -26,8 +26,7 @@ import numpy as np
 import torch
 
 from catalog.schema import STEM_LIBRARY, STEM_MATCHES, SUBFIGURES
-from catalog.storage import AnyLake
-from catalog.tables import Lake
+from catalog.storage import AnyLake, open_lake
 from embeddings.stem import embed_images
 from ingest.config import section
 from ingest.errors import InputError
@@ -134,7 +133,7 @@ class StemMatcher:
 def main(argv: list[str] | None = None) -> None:
     params = stage_params(__doc__, argv)
     p = section(params, "stem.match")
-    lake = Lake(Path(section(params, "lake.root")))
+    lake = open_lake(section(params, "lake.root"))
     matcher = StemMatcher(Path(section(params, "stem.model.path")), lake, int(p["windows"]))
     k, limit = int(p["k"]), float(p["max_nm_per_px"])
     phash = params_hash({"match": p, "model": section(params, "stem.model")})

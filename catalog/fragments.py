@@ -6,11 +6,12 @@ writes them again. Instead each worker writes its batch's rows as a Lance fragme
 dataset in the stage's work directory and hands back only the fragment's metadata, a few hundred bytes
 of JSON (Lance's distributed-write API: ``write_fragments`` on the workers, one commit on the driver).
 The work directory must therefore be a file system the workers share: the machine itself with a
-local Ray, a shared mount on a cluster (``lake.work_root``).
+local Ray, a shared mount on a cluster (``lake.work_root``). A lake on object storage keeps its
+staging on the store instead (``<root>/_staging/<stage>/``), and the server copies the files.
 
 The stage loop checkpoints that metadata with the batch's items, so a killed stage resumes with the
 fragments it had committed; the files of uncommitted ones are orphans in the work directory and go
-with it. At the end ``commit_fragments`` links the committed data files into the table's directory
+with it. At the end ``commit_fragments`` links (or copies) the committed data files into the table's directory
 and commits them in one Lance Overwrite, so readers see the old table or the whole new one; repeated
 keys are deleted (first occurrence wins, as in the Parquet path) and the small fragments compacted.
 Row order follows the committed batches rather than the key: nothing reads these tables by position.

@@ -12,6 +12,7 @@ ignore the leftovers of a crash; the next write to the same table removes them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
@@ -34,6 +35,12 @@ class Lake:
     """A lake root directory and the paths of its tables."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        # Path("s3://bucket/x") is the folder "s3:/bucket/x": refuse it rather than write there.
+        if re.match(r"[a-z][a-z0-9+.-]*:/", str(self.root)):
+            raise ValueError(f"{self.root}: a URI is not a lake folder (open it with catalog.storage.open_lake; "
+                             "this stage writes a local lake root only)")
 
     def path(self, table: str | TableSpec) -> Path:
         spec = TABLES[table] if isinstance(table, str) else table

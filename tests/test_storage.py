@@ -13,7 +13,7 @@ from conftest import REPO, clip_params, figlake, run_module, synthetic_journal
 
 from catalog.build import lake_summary
 from catalog.duck import ReadOnlySqlError, query
-from catalog.storage import ObjectLake, StorageError, local_files, publish
+from catalog.storage import ObjectLake, StorageError, local_files, open_lake, publish
 from catalog.tables import Lake
 from embeddings.clip import LOCAL_DIR
 
@@ -158,3 +158,10 @@ def test_stages_write_a_lake_root_on_object_storage(aws: dict[str, str], tiny_cl
     assert vectors[1].column("content_hash") == vectors[0].column("content_hash")
     assert np.allclose(np.array(vectors[1].column("image_vector").to_pylist()),
                        np.array(vectors[0].column("image_vector").to_pylist()), atol=1e-5)
+
+
+def test_a_uri_is_not_taken_for_a_lake_folder() -> None:
+    """Path("s3://bucket/x") is the folder "s3:/bucket/x": a stage that writes only local lakes refuses it."""
+    with pytest.raises(ValueError, match="not a lake folder"):
+        Lake(Path("s3://lake/stages"))
+    assert isinstance(open_lake("s3://lake/stages"), ObjectLake) and open_lake("data/lake") == Lake(Path("data/lake"))

@@ -39,8 +39,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from catalog.schema import QUARANTINE, STEM_LIBRARY, conform
-from catalog.storage import open_lake
-from catalog.tables import write_parquet_atomic
+from catalog.tables import Lake, write_parquet_atomic
 from ingest.config import section
 from ingest.provenance import extractor, params_hash
 from ingest.stage import quarantine_row, report_metrics, stage_params
@@ -219,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(p["out"])
     write_parquet_atomic(out, table, STEM_LIBRARY.schema)
     quarantine = [quarantine_row(STAGE, f"{why}", str(path)) for path, why in skipped]
-    open_lake(section(params, "lake.root")).write_quarantine(STAGE, conform(quarantine, QUARANTINE))
+    lake = Lake(Path(section(params, "lake.root")))
+    write_parquet_atomic(lake.quarantine_path(STAGE), conform(quarantine, QUARANTINE), QUARANTINE.schema)
     report_metrics(STAGE, counts)
 
 

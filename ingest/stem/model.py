@@ -35,7 +35,7 @@ import torch
 from tqdm import tqdm
 
 from catalog.schema import STEM_LIBRARY
-from catalog.storage import open_lake
+from catalog.tables import Lake, write_table
 from embeddings.stem import StemEncoder, TrainSettings, embed_images, train
 from ingest.checkpoints import MODELS, reusable
 from ingest.config import section
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         metrics["checkpoint"] = None
     library = library.set_column(library.schema.get_field_index("embedding"), STEM_LIBRARY.schema.field("embedding"),
                                  pa.array(list(vectors), type=STEM_LIBRARY.schema.field("embedding").type))
-    open_lake(section(params, "lake.root")).write(STEM_LIBRARY, library)
+    write_table(Lake(Path(section(params, "lake.root"))), STEM_LIBRARY, library)
     report_metrics(STAGE, metrics)
 
 

@@ -13,7 +13,10 @@ The work directory is outside DVC's outputs (DVC deletes outputs before a
 run) and is keyed by the stage's parameter hash, so changed parameters start
 afresh. On success the parts are compacted into the lake tables (deduplicated
 on each table's key, sorted by key, so reruns produce identical tables) and
-the work directory is removed.
+the work directory is removed. On Ray the rows of Lance tables come back as
+fragments the actors wrote (``catalog.fragments``): their metadata is
+committed with the batch instead of a part, and the fragments become the
+table in one Lance commit.
 
 Quarantine. ``InputError`` raised by ``process`` (or returned in
 ``ItemResult.problems`` for a part of an item, e.g. one bad image of an

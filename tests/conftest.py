@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import yaml
 from PIL import Image
@@ -96,6 +97,12 @@ def clip_params(root: Path, tiny_clip: Path, batch_rows: int = 2) -> Path:
     params["embed"]["index"]["batch_rows"] = batch_rows
     path.write_text(yaml.safe_dump(params))
     return path
+
+
+def comparable(table: pa.Table) -> pa.Table:
+    """A table without its wall-clock columns, rows in key order: equal for equal content."""
+    table = table.drop_columns([f.name for f in table.schema if pa.types.is_timestamp(f.type)])
+    return table.sort_by([(table.schema.names[0], "ascending")])
 
 
 def run_module(module: str, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -6,10 +6,9 @@ import json
 import os
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 import yaml
-from conftest import REPO, clip_params, figlake, run_module, synthetic_journal
+from conftest import REPO, clip_params, comparable, figlake, run_module, synthetic_journal
 
 from catalog.build import lake_summary
 from catalog.duck import ReadOnlySqlError, query
@@ -112,12 +111,6 @@ def test_search_a_published_lake_in_place(aws: dict[str, str], tiny_clip: Path, 
     assert r.returncode == 2 and "no-such-bucket" in r.stderr
 
 
-def _comparable(table: pa.Table) -> pa.Table:
-    """Rows in key order without wall-clock columns: equal for equal content."""
-    table = table.drop_columns([f.name for f in table.schema if pa.types.is_timestamp(f.type)])
-    return table.sort_by([(table.schema.names[0], "ascending")])
-
-
 def test_stages_write_a_lake_root_on_object_storage(aws: dict[str, str], tiny_clip: Path, tmp_path: Path) -> None:
     """The stages run against an s3:// lake root write, in place on the store, the tables a local run
     writes: collect, caption segments, labels, figures (on a local Ray, whose actors stage the
@@ -145,7 +138,7 @@ def test_stages_write_a_lake_root_on_object_storage(aws: dict[str, str], tiny_cl
     local, remote = Lake(tmp_path / "lake"), ObjectLake.from_uri(uri)
     for table in ("articles", "figures", "images", "caption_segments", "labels", "subfigures", "scale_bars",
                   "thumbnails", "spectra", "subfigure_index", "quarantine"):
-        assert _comparable(remote.read(table)) == _comparable(local.read(table)), table
+        assert comparable(remote.read(table)) == comparable(local.read(table)), table
     assert remote.count("thumbnails") == local.count("thumbnails") > 5 and remote.count("spectra") > 0
     # Committed from the actors' fragments and then compacted; written through the driver it would be version 1.
     assert remote.lance("thumbnails").version > 1
@@ -153,7 +146,7 @@ def test_stages_write_a_lake_root_on_object_storage(aws: dict[str, str], tiny_cl
     assert not any(rel.startswith("_staging/") for rel in objects)
     assert sum(rel.startswith("thumbnails.lance/data/") for rel in objects) == 1  # compacted, old files reclaimed
     assert not (tmp_path / "work-s3" / "figures").exists()
-    vectors = [_comparable(lake.read("vectors")) for lake in (local, remote)]
+    vectors = [comparable(lake.read("vectors")) for lake in (local, remote)]
     assert vectors[0].num_rows == vectors[1].num_rows == local.count("subfigures")
     assert vectors[1].column("content_hash") == vectors[0].column("content_hash")
     assert np.allclose(np.array(vectors[1].column("image_vector").to_pylist()),

@@ -24,18 +24,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO, clip_params, run_module, synthetic_journal
+from conftest import REPO, clip_params, comparable, run_module, synthetic_journal
 
 from catalog.tables import Lake
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def comparable(table: pa.Table) -> pa.Table:
-    """A table without its wall-clock columns, rows in key order: equal for equal content."""
-    drop = [f.name for f in table.schema if pa.types.is_timestamp(f.type) or f.name in ("at", "seconds")]
-    table = table.drop_columns(drop)
-    return table.sort_by([(table.schema.names[0], "ascending")])
 
 
 def snapshot(lake: Path, tables: list[str]) -> dict[str, pa.Table]:

@@ -339,6 +339,20 @@ def test_a_thin_grey_label_over_a_black_bar_on_a_light_image_is_read() -> None:
     assert (b.value, b.unit) == (2.0, "µm") and b.nm_per_px == pytest.approx(2000 / 120, rel=0.05)
 
 
+def test_small_white_labels_over_a_lattice_of_white_atoms_are_read() -> None:
+    # A 9-pt "1 nm" over a HAADF lattice: the atoms join the glyphs' text lines, so only the
+    # windows centred over the bar read it (1 of these 12 before them).
+    values = []
+    for seed in range(12):
+        lattice = haadf_stem((200, 240), np.random.default_rng(seed)).image
+        rgb = np.ascontiguousarray(np.repeat(lattice[..., None], 3, 2))
+        bar, _ = draw_scale_bar(rgb, (0, 0, 240, 200), 40, 4, "right", "1 nm", font("sans", 9))
+        (b,) = [b for b in read_bars(rgb, (0, 0, 240, 200)) if iou(b.bbox, bar) > 0.7]
+        values.append((b.value, b.unit))
+    assert values.count((1.0, "nm")) >= 9, values
+    assert set(values) <= {(1.0, "nm"), (None, None)}, values
+
+
 def test_a_bar_running_into_a_particle_of_its_colour_keeps_its_length() -> None:
     # A blurred dark particle over the bar's end: the top-hat keeps the blend of the two, which is
     # not the bar's shade and must not lengthen it.

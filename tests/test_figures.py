@@ -379,7 +379,7 @@ def test_a_bar_without_text_takes_the_caption_stated_scale() -> None:
     ("1 cm", 1, "cm"), ("2 1 nm", 2, "nm⁻¹"), (":1-nm.", 1, "nm"),
     # over a lattice: a speck after the digit, the "1" read as a letter, the "n" read as "h", "r" or "0"
     ("1.nm:", 1, "nm"), ("Lnm", 1, "nm"), ("Thm.", 1, "nm"), ("1 hm", 1, "nm"), ("2 rm.", 2, "nm"),
-    ("1 0m.", 1, "nm"), ("2Hm", 2, "µm"), ("1.5nm", 1.5, "nm"),
+    ("1 0m.", 1, "nm"), ("2Hm", 2, "µm"), ("1.5nm", 1.5, "nm"), ("0-5μm", 0.5, "µm"),
 ])
 def test_scale_labels_parse_as_authors_and_ocr_write_them(text: str, value: float, unit: str) -> None:
     assert parse_label(text) == Length(value, unit)

@@ -40,6 +40,7 @@ def parse_label(text: str) -> Length | None:
     # specks beside the text read as punctuation: ":1-nm.", "'200 nm,"
     t = re.sub(r"^[^\w(]+|[^\w)Åµ⁻¹]+$", "", t)
     t = re.sub(r"(?<=\d)\s*[-–—~_:;'\".]+\s*(?=[a-zA-Zµμ])", " ", t)  # also "1.nm": no digit after the point
+    t = re.sub(r"^0\s*[-–—~]\s*(?=\d)", "0.", t)  # the point of "0.5 µm" read as a dash: no bar spans "0-5"
     # a lone "1" read as a letter before the unit: "Inm", "Lnm", "Thm", "l µm"
     t = re.sub(r"^[IlLT|]\s*(?=(?:nm|hm|µm|μm|um|Å)(?!\w))", "1 ", t)
     # digits misread as letters, only in the numeric head of the label ("1O0 nm", "l µm")

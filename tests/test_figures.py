@@ -15,7 +15,8 @@ from ingest.errors import EmptyFigureError
 from ingest.figures.assemble import assemble, complete_labels
 from ingest.figures.classify import CLASSES, PanelClassifier, apply_priors, has_axes
 from ingest.figures.evaluate import iou
-from ingest.figures.labels import LabelMark, choose_labels, grid_labels
+from ingest.figures.geometry import centre_in
+from ingest.figures.labels import LabelMark, choose_labels, grid_labels, inner_labels
 from ingest.figures.panels import Cell, find_cells
 from ingest.figures.scalebars import parse_label, read_bars, read_label_crop
 from ingest.figures.separate import separate_figure
@@ -74,6 +75,23 @@ def test_a_micrograph_a_plot_touches_is_its_own_panel() -> None:
     cells = find_cells(rgb)
     assert any(c.kind == "image" and iou(c.box, (647, 10, 977, 240)) > 0.9 for c in cells), cells
     assert any(c.kind == "graphics" and iou(c.box, (345, 10, 645, 240)) > 0.8 for c in cells), cells
+
+
+def test_small_labels_inside_touching_panels_are_found_at_a_larger_scale() -> None:
+    # Four touching micrographs (TEM and HAADF-STEM) with white 9- and 11-pt labels in their corners:
+    # text detection over the cell at 2× passes over "(d)"; at 3× it finds it.
+    for size in (9, 11):
+        rng = np.random.default_rng(0)
+        rgb = np.full((244, 304, 3), 255, np.uint8)
+        for k, letter in enumerate("abcd"):
+            y0, x0 = 4 + 118 * (k // 2), 4 + 148 * (k % 2)
+            img = (haadf_stem((118, 148), rng) if k % 2 else
+                   particle_micrograph((118, 148), rng, "Ag", "nanoparticles", "TEM")).image
+            rgb[y0:y0 + 118, x0:x0 + 148] = img[..., None]
+            draw_text(rgb, (x0 + 4, y0 + 3), f"({letter})", font("sans", size), (255, 255, 255))
+        cells = [c for c in find_cells(rgb) if c.kind == "image"]
+        found = {m.text: m.box for m in inner_labels(rgb, cells, [], list("abcd"))}
+        assert "d" in found and centre_in(found["d"], (152, 122, 200, 150)), (size, found)
 
 
 def test_touching_panels_are_split_at_the_labels_the_caption_names() -> None:

@@ -94,6 +94,23 @@ def test_small_labels_inside_touching_panels_are_found_at_a_larger_scale() -> No
         assert "d" in found and centre_in(found["d"], (152, 122, 200, 150)), (size, found)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_a_false_colour_map_touching_a_lattice_of_its_grey_level_is_split_at_the_seam(seed: int) -> None:
+    # Red with greenish particles beside a HAADF lattice: in grey the two sides have the same level,
+    # so the seam shows only in colour.
+    rng = np.random.default_rng(seed)
+    rgb = np.full((208, 368, 3), 255, np.uint8)
+    lattice = haadf_stem((200, 180), rng).image
+    rgb[4:204, 184:364] = lattice[..., None]
+    false_colour = np.zeros((200, 180, 3), np.float32)
+    false_colour[..., 0] = min(255.0, float(lattice.mean()) / 0.299)  # the lattice's grey level
+    yy, xx = np.mgrid[:200, :180]
+    for cy, cx in rng.uniform(0, 180, (12, 2)):
+        false_colour[..., 1] += 200 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 8.0 ** 2))
+    rgb[4:204, 4:184] = np.clip(false_colour, 0, 255).astype(np.uint8)
+    assert [c.box for c in find_cells(rgb) if c.kind == "image"] == [(4, 4, 184, 204), (184, 4, 364, 204)]
+
+
 def test_touching_panels_are_split_at_the_labels_the_caption_names() -> None:
     rgb, truth = grid_figure(labels_outside=False, gutter=0)
     sep = separate_figure(rgb, "(a) TEM. (b) TEM. (c) TEM. (d) TEM image of Ag.")

@@ -131,12 +131,14 @@ def _peaks(profile: np.ndarray, level: float, apart: int = 4) -> int:
 def _seam_splits(rgb: np.ndarray, box: Box, min_size: int, insets: list[Box]) -> list[Box]:
     """Split touching images at a seam: a column (row) where the content jumps along (nearly) the whole cell."""
     x0, y0, x1, y1 = box
-    g = cv2.GaussianBlur(grey(rgb[y0:y1, x0:x1]).astype(np.float32), (3, 3), 0)
+    # in colour: a false-colour map beside a grey lattice can have the lattice's grey level
+    blurred = cv2.GaussianBlur(np.ascontiguousarray(rgb[y0:y1, x0:x1, :3]).astype(np.float32), (3, 3), 0)
     insets = [b for b in insets if not _spans(b, box)]
     for axis in (1, 0):  # columns first (side-by-side panels are most common)
-        if (g.shape[1] if axis == 1 else g.shape[0]) < 2 * min_size:
+        if (blurred.shape[1] if axis == 1 else blurred.shape[0]) < 2 * min_size:
             continue
-        diff = np.abs(np.diff(g, axis=axis))  # jump between neighbouring columns (axis=1) or rows
+        # jump between neighbouring columns (axis=1) or rows, in the channel that jumps most
+        diff = np.abs(np.diff(blurred, axis=axis)).max(axis=2)
         for ix0, iy0, ix1, iy1 in insets:  # an inset's frame is not a seam between panels
             diff[max(0, iy0 - y0 - 3):max(0, iy1 - y0 + 3), max(0, ix0 - x0 - 3):max(0, ix1 - x0 + 3)] = np.nan
         # A seam: the jump is large in at least 70 % of the rows (columns), far above the typical change.

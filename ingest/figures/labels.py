@@ -195,17 +195,13 @@ def inner_labels(rgb: np.ndarray, cells: list[Cell], found: list[LabelMark],
     """
     out: list[LabelMark] = []
     want = {e.lower() for e in expected or []}
-    cropped = [(c, rgb_array(rgb[c.box[1]:c.box[3], c.box[0]:c.box[2]])) for c in cells
-               if c.kind == "image" and c.width >= 120 and c.height >= 120]
-    default = [2 if max(c.width, c.height) <= 700 else 1 for c, _ in cropped]
-    jobs: list[tuple[Cell, np.ndarray, np.ndarray | None, int]] = [
-        (c, crop, None, scale) for (c, crop), scale in zip(cropped, default, strict=True)]
-    jobs += [(c, img, mask, scale) for (c, crop), scale in zip(cropped, default, strict=True)
-             for img, mask in extremes(crop, 0.002, 0.3)]
+    cropped = [(c, rgb_array(rgb[c.box[1]:c.box[3], c.box[0]:c.box[2]]), 2 if max(c.width, c.height) <= 700 else 1)
+               for c in cells if c.kind == "image" and c.width >= 120 and c.height >= 120]
+    jobs: list[tuple[Cell, np.ndarray, np.ndarray | None, int]] = [(c, crop, None, s) for c, crop, s in cropped]
+    jobs += [(c, img, mask, s) for c, crop, s in cropped for img, mask in extremes(crop, 0.002, 0.3)]
     # last, small cells as printed at 3×: a 12 px label the detector passes over at 2× (24 px) it
     # finds at 36 px (the limit keeps the detector's input under its 1,600 px side)
-    jobs += [(c, crop, None, 3) for (c, crop), scale in zip(cropped, default, strict=True)
-             if scale == 2 and max(c.width, c.height) <= 530]
+    jobs += [(c, crop, None, 3) for c, crop, s in cropped if s == 2 and max(c.width, c.height) <= 530]
     for k, (c, img, mask, scale) in enumerate(jobs):
         if k >= len(cropped) and want and want <= {m.text.lower() for m in [*found, *out]}:
             break
